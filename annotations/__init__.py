@@ -1,0 +1,1 @@
+"""Judgements, the coach UI, agreement statistics, leaderboards and exports."""

@@ -1,0 +1,3 @@
+"""Judgement models arrive with the studies issue."""
+
+from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Agreement and ranking statistics: pure functions over arrays, no Django import."""

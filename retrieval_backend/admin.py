@@ -1,0 +1,113 @@
+"""Admin for the gallery, methods, indexes, candidates and jobs."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.utils.html import format_html
+
+from retrieval_backend.models import (
+    Candidate,
+    CandidateSet,
+    Clip,
+    EmbeddingIndex,
+    Job,
+    MistakeQuery,
+    RetrievalMethod,
+    Sport,
+    Video,
+)
+
+
+def progress_bar(job: Job) -> str:
+    return format_html(
+        '<progress max="100" value="{}" style="width:10em" aria-label="{}% done"></progress> {}/{}{}',
+        job.percent,
+        job.percent,
+        job.done,
+        job.total,
+        format_html(' <span style="color:#b00">{} errors</span>', job.error_count) if job.error_count else "",
+    )
+
+
+@admin.register(Sport)
+class SportAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug"]
+    search_fields = ["name", "slug"]
+
+
+@admin.register(Video)
+class VideoAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "sport", "role", "duration_s", "width", "height", "codec", "probe_status"]
+    list_filter = ["role", "probe_status", "sport", "codec"]
+    search_fields = ["title", "external_id", "source_uri", "sha256"]
+    list_select_related = ["sport"]
+    show_full_result_count = False
+    readonly_fields = ["sha256", "size_bytes", "duration_s", "fps", "width", "height", "codec", "has_audio",
+                       "frame_count", "probe_status", "probe_error", "created"]
+
+
+@admin.register(Clip)
+class ClipAdmin(admin.ModelAdmin):
+    list_display = ["external_id", "sport", "skill", "start_s", "end_s", "short_narration"]
+    list_filter = ["sport"]
+    search_fields = ["external_id", "skill", "narration"]
+    list_select_related = ["sport"]
+    raw_id_fields = ["video"]
+    show_full_result_count = False
+
+    @admin.display(description="narration")
+    def short_narration(self, clip: Clip) -> str:
+        return clip.narration if len(clip.narration) <= 80 else clip.narration[:77] + "..."
+
+
+@admin.register(MistakeQuery)
+class MistakeQueryAdmin(admin.ModelAdmin):
+    list_display = ["external_id", "sport", "skill", "mistake", "start_s", "end_s"]
+    list_filter = ["sport"]
+    search_fields = ["external_id", "skill", "mistake"]
+    list_select_related = ["sport"]
+    raw_id_fields = ["video", "positives"]
+    show_full_result_count = False
+
+
+@admin.register(RetrievalMethod)
+class RetrievalMethodAdmin(admin.ModelAdmin):
+    list_display = ["name", "backend", "version", "created"]
+    search_fields = ["name", "backend", "description"]
+    list_filter = ["backend"]
+
+
+@admin.register(EmbeddingIndex)
+class EmbeddingIndexAdmin(admin.ModelAdmin):
+    list_display = ["method", "version", "kind", "dim", "n", "status", "created"]
+    list_filter = ["status", "kind", "method"]
+    readonly_fields = ["sha256", "path", "clips_fingerprint", "created", "updated"]
+
+
+class CandidateInline(admin.TabularInline):
+    model = Candidate
+    raw_id_fields = ["clip"]
+    extra = 0
+
+
+@admin.register(CandidateSet)
+class CandidateSetAdmin(admin.ModelAdmin):
+    list_display = ["query", "method", "k", "source", "created"]
+    list_filter = ["method", "source"]
+    search_fields = ["query__external_id"]
+    raw_id_fields = ["query"]
+    list_select_related = ["query", "method"]
+    inlines = [CandidateInline]
+    show_full_result_count = False
+
+
+@admin.register(Job)
+class JobAdmin(admin.ModelAdmin):
+    list_display = ["id", "kind", "status", "progress", "created", "finished"]
+    list_filter = ["status", "kind"]
+    readonly_fields = ["kind", "status", "params", "done", "total", "progress", "error_count", "errors",
+                       "message", "celery_ids", "created", "started", "finished"]
+
+    @admin.display(description="progress")
+    def progress(self, job: Job) -> str:
+        return progress_bar(job)

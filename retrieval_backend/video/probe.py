@@ -1,0 +1,142 @@
+"""Probe a media file: duration, frame rate, size, codec, audio, checksum.
+
+A probe also decodes the last second of the video. Containers report the
+duration they were written with, and a file cut short in transfer still
+reports it; decoding the tail is what notices that the frames are not there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+
+from retrieval_backend.video.errors import NotAVideo, TruncatedVideo, VideoError, VideoNotFound
+
+_HASH_CHUNK = 1 << 20
+_REMOTE_SCHEMES = ("http://", "https://")
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    duration_s: float
+    fps: float
+    width: int
+    height: int
+    codec: str
+    has_audio: bool
+    frame_count: int
+    sha256: str
+    size_bytes: int | None
+
+
+def is_remote(uri: str) -> bool:
+    return uri.lower().startswith(_REMOTE_SCHEMES)
+
+
+def file_sha256(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def probe(uri: str | Path, *, timeout_s: float = 60.0, check_tail: bool = True) -> VideoInfo:
+    """Read a video's metadata, raising ``VideoError`` with a readable reason when it can't be used.
+
+    ``uri`` is a local path or an http(s) URL. Remote files are identified by the
+    checksum of their URL, as hashing their bytes would mean downloading them.
+    """
+    uri = str(uri)
+    size: int | None = None
+    if is_remote(uri):
+        sha256 = hashlib.sha256(f"url:{uri}".encode()).hexdigest()
+    else:
+        path = Path(uri)
+        if not path.exists():
+            raise VideoNotFound(f"no such file: {uri}")
+        if not path.is_file():
+            raise VideoNotFound(f"not a regular file: {uri}")
+        size = path.stat().st_size
+        if size == 0:
+            raise NotAVideo(f"the file is empty: {uri}")
+        sha256 = file_sha256(path)
+
+    try:
+        container = av.open(uri, timeout=timeout_s)
+    except av.FFmpegError as exc:
+        raise NotAVideo(f"not a decodable video ({_reason(exc)}): {uri}") from None
+    with container:
+        if not container.streams.video:
+            raise NotAVideo(f"the file has no video stream: {uri}")
+        stream = container.streams.video[0]
+        ctx = stream.codec_context
+        fps = float(stream.average_rate or stream.guessed_rate or 0)
+        duration = _duration_s(container, stream)
+        if duration <= 0 or fps <= 0 or not ctx.width or not ctx.height:
+            raise NotAVideo(f"the video stream reports no duration, frame rate or size: {uri}")
+        frame_count = int(stream.frames) or round(duration * fps)
+        info = VideoInfo(
+            duration_s=duration,
+            fps=fps,
+            width=int(ctx.width),
+            height=int(ctx.height),
+            codec=ctx.name,
+            has_audio=bool(container.streams.audio),
+            frame_count=frame_count,
+            sha256=sha256,
+            size_bytes=size,
+        )
+        if check_tail:
+            _check_tail(container, stream, info, uri)
+    return info
+
+
+def _duration_s(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> float:
+    if stream.duration and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    if container.duration:
+        return container.duration / av.time_base
+    return 0.0
+
+
+def _check_tail(
+    container: av.container.InputContainer, stream: av.video.stream.VideoStream, info: VideoInfo, uri: str
+) -> None:
+    """Decode from the keyframe before the last second; the last frame must reach the end."""
+    start = _stream_start_s(stream)
+    target = start + max(0.0, info.duration_s - 1.0)
+    last_time: float | None = None
+    try:
+        container.seek(int(target / stream.time_base), stream=stream, backward=True, any_frame=False)
+        for frame in container.decode(stream):
+            if frame.time is not None:
+                last_time = frame.time
+    except av.FFmpegError as exc:
+        raise TruncatedVideo(f"decoding failed near the end ({_reason(exc)}); the file may be truncated: {uri}") from None
+    frame_s = 1.0 / info.fps
+    expected_last = start + info.duration_s - frame_s
+    # Two frames and a little slack: durations are rounded by muxers.
+    if last_time is None or last_time < expected_last - 2 * frame_s - 0.05:
+        reached = "no frame" if last_time is None else f"{last_time - start:.2f} s"
+        raise TruncatedVideo(
+            f"the video says it lasts {info.duration_s:.2f} s but decoding stops at {reached}; "
+            f"the file is truncated or damaged: {uri}"
+        )
+
+
+def _stream_start_s(stream: av.video.stream.VideoStream) -> float:
+    if stream.start_time is not None and stream.time_base:
+        return float(stream.start_time * stream.time_base)
+    return 0.0
+
+
+def _reason(exc: BaseException) -> str:
+    text = getattr(exc, "strerror", None) or str(exc)
+    return text.strip() or type(exc).__name__
+
+
+__all__ = ["VideoError", "VideoInfo", "file_sha256", "is_remote", "probe"]

@@ -1,0 +1,1 @@
+"""Study design, coach profiles, items and the assignment engine."""

@@ -1,0 +1,3 @@
+"""Admin registrations arrive with the models."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Study models arrive with the studies issue."""
+
+from __future__ import annotations
