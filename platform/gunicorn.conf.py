@@ -1,4 +1,6 @@
 # gunicorn settings for coachbench's web nodes; every value can be overridden by environment.
+from __future__ import annotations
+
 import multiprocessing
 import os
 

@@ -42,8 +42,20 @@ class VideoAdmin(admin.ModelAdmin):
     search_fields = ["title", "external_id", "source_uri", "sha256"]
     list_select_related = ["sport"]
     show_full_result_count = False
-    readonly_fields = ["sha256", "size_bytes", "duration_s", "fps", "width", "height", "codec", "has_audio",
-                       "frame_count", "probe_status", "probe_error", "created"]
+    readonly_fields = [
+        "sha256",
+        "size_bytes",
+        "duration_s",
+        "fps",
+        "width",
+        "height",
+        "codec",
+        "has_audio",
+        "frame_count",
+        "probe_status",
+        "probe_error",
+        "created",
+    ]
 
 
 @admin.register(Clip)
@@ -105,8 +117,21 @@ class CandidateSetAdmin(admin.ModelAdmin):
 class JobAdmin(admin.ModelAdmin):
     list_display = ["id", "kind", "status", "progress", "created", "finished"]
     list_filter = ["status", "kind"]
-    readonly_fields = ["kind", "status", "params", "done", "total", "progress", "error_count", "errors",
-                       "message", "celery_ids", "created", "started", "finished"]
+    readonly_fields = [
+        "kind",
+        "status",
+        "params",
+        "done",
+        "total",
+        "progress",
+        "error_count",
+        "errors",
+        "message",
+        "celery_ids",
+        "created",
+        "started",
+        "finished",
+    ]
 
     @admin.display(description="progress")
     def progress(self, job: Job) -> str:

@@ -196,6 +196,9 @@ class Candidate(models.Model):
             models.UniqueConstraint(fields=["candidate_set", "clip"], name="clip_once_per_candidate_set"),
         ]
 
+    def __str__(self) -> str:
+        return f"#{self.rank} {self.clip_id} ({self.score:.3f})"
+
 
 class Job(models.Model):
     """Progress of long work done by workers, shown as a progress bar."""
@@ -262,3 +265,6 @@ class JobChunk(models.Model):
         ordering = ["job", "index"]
         constraints = [models.UniqueConstraint(fields=["job", "index"], name="chunk_index_unique_per_job")]
         indexes = [models.Index(fields=["job", "status"])]
+
+    def __str__(self) -> str:
+        return f"chunk {self.index} of job {self.job_id} ({self.status})"

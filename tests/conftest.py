@@ -106,9 +106,25 @@ class WorkerProcess:
 
     def start(self, timeout_s: float = 60.0) -> WorkerProcess:
         log = open(self.log_path, "ab")  # noqa: SIM115 - the child process owns it
-        cmd = [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", self.queues,
-               "--pool=solo", "--concurrency=1", "--without-heartbeat", "--without-gossip",
-               "--without-mingle", "-l", "info", "-n", f"test-{os.getpid()}-{time.monotonic_ns()}@%h"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "-Q",
+            self.queues,
+            "--pool=solo",
+            "--concurrency=1",
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+            "-l",
+            "info",
+            "-n",
+            f"test-{os.getpid()}-{time.monotonic_ns()}@%h",
+        ]
         self.process = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
@@ -160,8 +176,14 @@ def celery_worker_factory(transactional_db, tmp_path: Path, settings) -> Iterato
         "DEBUG": "1",
     }
     # Tasks left over from an earlier run must not reach this worker.
-    subprocess.run([sys.executable, "-m", "celery", "-A", "config", "purge", "-f",
-                    "-Q", "default,gpu,render"], cwd=ROOT, env=env, capture_output=True, check=False, timeout=60)
+    subprocess.run(
+        [sys.executable, "-m", "celery", "-A", "config", "purge", "-f", "-Q", "default,gpu,render"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        check=False,
+        timeout=60,
+    )
     workers: list[WorkerProcess] = []
 
     def start(queues: str = "default,gpu,render") -> WorkerProcess:

@@ -116,7 +116,9 @@ def _check_tail(
             if frame.time is not None:
                 last_time = frame.time
     except av.FFmpegError as exc:
-        raise TruncatedVideo(f"decoding failed near the end ({_reason(exc)}); the file may be truncated: {uri}") from None
+        raise TruncatedVideo(
+            f"decoding failed near the end ({_reason(exc)}); the file may be truncated: {uri}"
+        ) from None
     frame_s = 1.0 / info.fps
     expected_last = start + info.duration_s - frame_s
     # Two frames and a little slack: durations are rounded by muxers.
