@@ -206,6 +206,8 @@ class Job(models.Model):
     class Status(models.TextChoices):
         QUEUED = "queued", "queued"
         RUNNING = "running", "running"
+        # Every chunk has finished; a last step (assembling an index, writing a bundle) runs.
+        FINALIZING = "finalizing", "finalizing"
         DONE = "done", "done"
         FAILED = "failed", "failed"
         CANCELLED = "cancelled", "cancelled"
@@ -213,7 +215,7 @@ class Job(models.Model):
     MAX_STORED_ERRORS = 1000
 
     kind = models.CharField(max_length=50, db_index=True)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED, db_index=True)
     params = models.JSONField(default=dict, blank=True)
     done = models.PositiveIntegerField(default=0)
     total = models.PositiveIntegerField(default=0)
