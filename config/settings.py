@@ -93,6 +93,7 @@ DATABASES = {
     "default": parse_database_url(env_str("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'coachbench.sqlite3'}"),
 }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     # WAL lets the web server read while the worker writes; IMMEDIATE makes every
     # transaction take the write lock up front, so concurrent claims serialise
     # instead of failing with "database is locked" half-way through.
@@ -160,6 +161,9 @@ BROKER_DIR = VAR_DIR / "broker"
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or "filesystem://"
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # One folder in and out, so the web process and the worker share a queue.
+    # kombu does not create these folders itself.
+    for _folder in ("queue", "processed"):
+        (BROKER_DIR / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),
