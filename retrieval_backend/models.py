@@ -49,6 +49,8 @@ class Video(models.Model):
     )
     probe_error = models.TextField(blank=True)
     created = models.DateTimeField(auto_now_add=True)
+    # Moves only when an import or a probe changes the row: re-importing the same manifest leaves it.
+    updated = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["id"]
@@ -69,6 +71,7 @@ class Clip(models.Model):
     skill = models.CharField(max_length=255, blank=True, db_index=True)
     narration = models.TextField()
     created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["id"]
@@ -98,6 +101,7 @@ class MistakeQuery(models.Model):
     # Known helpful clips, when given, allow offline Recall@K.
     positives = models.ManyToManyField(Clip, blank=True, related_name="positive_for")
     created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["id"]
