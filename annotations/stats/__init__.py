@@ -1,1 +1,52 @@
-"""Agreement and ranking statistics: pure functions over arrays, no Django import."""
+"""Agreement and ranking statistics: pure functions over arrays, no Django import.
+
+Each coefficient is reported under its own published name, raises ``StatisticError`` (a ValueError
+saying what the data lack) rather than returning NaN, and takes ``bootstrap=N`` for a percentile 95%
+interval from resampling units (agreement) or queries (method comparisons).
+"""
+
+from __future__ import annotations
+
+from annotations.stats.alpha import LEVELS, krippendorff_alpha
+from annotations.stats.bradley_terry import Leaderboard, MethodStrength, bradley_terry
+from annotations.stats.concordance import kendall_w, kendall_w_from_matrix
+from annotations.stats.errors import StatisticError
+from annotations.stats.icc import FORMS as ICC_FORMS
+from annotations.stats.icc import IntraclassCorrelations, icc_from_matrix, intraclass_correlations
+from annotations.stats.kappa import cohen_kappa, fleiss_kappa, fleiss_kappa_missing, gwet_ac, percent_agreement
+from annotations.stats.likert import likert_summary, paired_wilcoxon, score_by_rank
+from annotations.stats.multiple_testing import holm
+from annotations.stats.pairwise import PairResult, compare_pairs, winners_from_sides
+from annotations.stats.result import Agreement
+from annotations.stats.table import WEIGHTS, RatingTable, rating_table
+
+__all__ = [
+    "ICC_FORMS",
+    "LEVELS",
+    "WEIGHTS",
+    "Agreement",
+    "IntraclassCorrelations",
+    "Leaderboard",
+    "MethodStrength",
+    "PairResult",
+    "RatingTable",
+    "StatisticError",
+    "bradley_terry",
+    "cohen_kappa",
+    "compare_pairs",
+    "fleiss_kappa",
+    "fleiss_kappa_missing",
+    "gwet_ac",
+    "holm",
+    "icc_from_matrix",
+    "intraclass_correlations",
+    "kendall_w",
+    "kendall_w_from_matrix",
+    "krippendorff_alpha",
+    "likert_summary",
+    "paired_wilcoxon",
+    "percent_agreement",
+    "rating_table",
+    "score_by_rank",
+    "winners_from_sides",
+]

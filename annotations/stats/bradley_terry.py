@@ -1,0 +1,185 @@
+"""Bradley-Terry strengths of retrieval methods by maximum likelihood, with bootstrap intervals.
+
+P(i judged more helpful than j) = exp(t_i) / (exp(t_i) + exp(t_j)). A tie counts as half a win for
+each side (Rao-Kupper or Davidson tie models are not used); "neither helps" carries no preference and
+is left out. Log-strengths are centred to mean 0. The likelihood is maximised by Newton's method on
+all resamples at once (a batch of small graph-Laplacian systems).
+
+The maximum exists only if the "beat or tied" graph is strongly connected: if some set of methods
+never beat nor tied any method outside it, their strengths run off to minus infinity. Such data get a
+StatisticError naming the sets; bootstrap resamples where it happens are left out and counted.
+
+Bootstrap: queries are resampled with replacement (each brings all its comparisons) when query ids
+are given, otherwise single comparisons; the interval is the 2.5th to 97.5th percentile.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from annotations.stats.coding import encode
+from annotations.stats.errors import StatisticError
+from annotations.stats.pairwise import NEITHER, TIE, validate_outcomes
+from annotations.stats.resampling import merge_identical_rows, percentile_interval, resample_weights, weight_blocks
+
+TIE_RULE = "a tie counts as half a win for each method; 'neither' judgements are left out"
+_MAX_ITERATIONS = 100
+
+
+@dataclass(frozen=True)
+class MethodStrength:
+    """One method's place on the leaderboard."""
+
+    method: str
+    log_strength: float
+    ci95: tuple[float, float] | None
+    wins: int
+    losses: int
+    ties: int
+    neither: int
+
+
+@dataclass(frozen=True)
+class Leaderboard:
+    """Methods sorted by Bradley-Terry log-strength, strongest first."""
+
+    methods: list[MethodStrength]
+    n_comparisons: int
+    ties: str
+    resampled: str  # "queries" or "comparisons"
+    n_resamples: int  # bootstrap resamples where the maximum likelihood existed
+    n_resamples_dropped: int
+
+
+def bradley_terry(
+    a: Sequence[str],
+    b: Sequence[str],
+    winner: Sequence[str],
+    *,
+    queries: Sequence[object] | None = None,
+    bootstrap: int = 0,
+    seed: int = 0,
+) -> Leaderboard:
+    """Fit log-strengths to comparisons ``a[i]`` vs ``b[i]`` won by ``winner[i]`` (a name, ``tie`` or ``neither``)."""
+    validate_outcomes(a, b, winner)
+    methods = np.unique(np.concatenate([np.asarray(a, dtype=object), np.asarray(b, dtype=object)]).astype(str))
+    index = {name: position for position, name in enumerate(methods.tolist())}
+    first = np.array([index[name] for name in a])
+    second = np.array([index[name] for name in b])
+    won = np.asarray(winner, dtype=object)
+    first_won = won == np.asarray(a, dtype=object)
+    second_won = won == np.asarray(b, dtype=object)
+    tied = won == TIE
+    neither = won == NEITHER
+
+    m = methods.size
+    # Per comparison, its contribution to the (winner, loser) matrix, flattened.
+    contributions = np.zeros((len(won), m * m))
+    rows = np.arange(len(won))
+    contributions[rows, first * m + second] += first_won + 0.5 * tied
+    contributions[rows, second * m + first] += second_won + 0.5 * tied
+    if queries is not None:
+        query_codes, _ = encode(np.asarray(queries, dtype=object).astype(str))
+        grouped = np.zeros((int(query_codes.max()) + 1, m * m))
+        np.add.at(grouped, query_codes, contributions)
+        contributions, resampled = grouped, "queries"
+    else:
+        resampled = "comparisons"
+    groups, frequency = _merge_rows(contributions)
+
+    wins_matrix = (frequency @ groups).reshape(m, m)
+    _check_connected(wins_matrix, methods)
+    strengths = _fit(wins_matrix[None])[0]
+
+    samples = np.empty((0, m))
+    if bootstrap > 0:
+        rng = np.random.default_rng(seed)
+        parts = []
+        for block in weight_blocks(frequency.size, bootstrap):
+            weights = resample_weights(rng, frequency, block.stop - block.start)
+            parts.append(_fit((weights @ groups).reshape(-1, m, m)))
+        samples = np.concatenate(parts)
+    kept = samples[np.isfinite(samples).all(axis=1)]
+
+    def count(mask: np.ndarray, position: int) -> int:
+        return int((mask & (first == position)).sum() + (mask & (second == position)).sum())
+
+    table = [
+        MethodStrength(
+            method=str(name),
+            log_strength=float(strengths[position]),
+            ci95=percentile_interval(kept[:, position]) if kept.size else None,
+            wins=int((first_won & (first == position)).sum() + (second_won & (second == position)).sum()),
+            losses=int((second_won & (first == position)).sum() + (first_won & (second == position)).sum()),
+            ties=count(tied, position),
+            neither=count(neither, position),
+        )
+        for position, name in enumerate(methods.tolist())
+    ]
+    table.sort(key=lambda row: (-row.log_strength, row.method))
+    return Leaderboard(
+        methods=table,
+        n_comparisons=len(won),
+        ties=TIE_RULE,
+        resampled=resampled,
+        n_resamples=int(kept.shape[0]),
+        n_resamples_dropped=int(samples.shape[0] - kept.shape[0]),
+    )
+
+
+def _merge_rows(contributions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Identical comparison rows merged; halves are doubled to integers for the merge and halved back."""
+    doubled = np.rint(contributions * 2).astype(np.int64)
+    rows, frequency = merge_identical_rows(doubled)
+    return rows / 2.0, frequency
+
+
+def _check_connected(wins: np.ndarray, methods: np.ndarray) -> None:
+    reach = _reachability(wins[None])[0]
+    for start in range(methods.size):
+        if not reach[start].all():
+            inside = methods[reach[start]].tolist()
+            outside = methods[~reach[start]].tolist()
+            raise StatisticError(
+                f"Bradley-Terry strengths do not exist for these comparisons: {', '.join(inside)} never beat nor "
+                f"tied {', '.join(outside)} (directly or through other methods), so the fit would push them to "
+                "minus infinity; more comparisons between these groups are needed"
+            )
+
+
+def _reachability(wins: np.ndarray) -> np.ndarray:
+    """``reach[b, i, j]``: a chain of wins or ties leads from i to j in resample b."""
+    m = wins.shape[1]
+    reach = (wins > 0) | np.eye(m, dtype=bool)
+    for _ in range(int(np.ceil(np.log2(max(m, 2))))):
+        reach = (reach.astype(np.float64) @ reach.astype(np.float64)) > 0
+    return reach
+
+
+def _fit(wins: np.ndarray) -> np.ndarray:
+    """Centred log-strengths for each (m, m) win matrix of a batch; NaN rows where the maximum does not exist."""
+    batch, m, _ = wins.shape
+    valid = _reachability(wins).all(axis=(1, 2))
+    games = wins + wins.transpose(0, 2, 1)
+    total_wins = wins.sum(axis=2)
+    theta = np.zeros((batch, m))
+    centring = np.full((m, m), 1.0 / m)
+    for _ in range(_MAX_ITERATIONS):
+        p = 1.0 / (1.0 + np.exp(theta[:, None, :] - theta[:, :, None]))  # p[b, i, j] = P(i beats j)
+        gradient = total_wins - (games * p).sum(axis=2)
+        information = games * p * (1.0 - p)
+        laplacian = np.einsum("bij->bi", information)[:, :, None] * np.eye(m) - information
+        # The Laplacian is singular along the all-ones direction (strengths are relative); adding the
+        # centring projection fixes that direction without changing the step, whose mean is 0.
+        system = np.where(valid[:, None, None], laplacian + centring, np.eye(m))
+        step = np.linalg.solve(system, np.where(valid[:, None], gradient, 0.0)[:, :, None])[:, :, 0]
+        largest = np.abs(step).max(axis=1, keepdims=True)
+        step = step * np.minimum(1.0, 2.0 / np.maximum(largest, 1e-300))  # damp early overshoots
+        theta += step
+        if largest.max() < 1e-10:
+            break
+    theta -= theta.mean(axis=1, keepdims=True)
+    return np.where(valid[:, None], theta, np.nan)
