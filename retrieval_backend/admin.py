@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.utils.html import format_html
 
+from retrieval_backend.method_admin import RetrievalMethodAdminMixin
 from retrieval_backend.models import (
     Candidate,
     CandidateSet,
@@ -83,7 +84,7 @@ class MistakeQueryAdmin(admin.ModelAdmin):
 
 
 @admin.register(RetrievalMethod)
-class RetrievalMethodAdmin(admin.ModelAdmin):
+class RetrievalMethodAdmin(RetrievalMethodAdminMixin, admin.ModelAdmin):
     list_display = ["name", "backend", "version", "created"]
     search_fields = ["name", "backend", "description"]
     list_filter = ["backend"]

@@ -7,3 +7,23 @@ run on ``gpu``, ``render_*`` on ``render``, everything else on ``default``.
 """
 
 from __future__ import annotations
+
+from celery import shared_task
+
+from retrieval_backend.jobs import TRANSIENT_ERRORS, run_chunk
+
+
+@shared_task(autoretry_for=TRANSIENT_ERRORS, retry_backoff=True, max_retries=5)
+def embed_clips_chunk(chunk_id: int) -> str:
+    """Embed one chunk of gallery clips into a ``.npy`` shard (queue ``gpu``, by its name)."""
+    from retrieval_backend.embedding import embed_chunk
+
+    return run_chunk(chunk_id, embed_chunk)
+
+
+@shared_task(autoretry_for=TRANSIENT_ERRORS, retry_backoff=True, max_retries=5)
+def assemble_embedding_index(job_id: int) -> str:
+    """Assemble an embedding job's shards into a FAISS index and mark it ready (queue ``default``)."""
+    from retrieval_backend.embedding import assemble_index
+
+    return assemble_index(job_id)
