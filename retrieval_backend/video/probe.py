@@ -14,8 +14,10 @@ from pathlib import Path
 import av
 
 from retrieval_backend.video.errors import NotAVideo, TruncatedVideo, VideoError, VideoNotFound
+from retrieval_backend.video.mp4_boxes import read_box_layout
 
 _HASH_CHUNK = 1 << 20
+_SNIFF_BYTES = 4096
 _REMOTE_SCHEMES = ("http://", "https://")
 
 
@@ -44,6 +46,66 @@ def file_sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
+def check_local_file(uri: str) -> int:
+    """Diagnose a local file before FFmpeg sees it and return its size.
+
+    FFmpeg answers "Invalid data found" for an empty file, a text file and a cut
+    MP4 alike; each of these has a different fix, so each gets its own message.
+    """
+    path = Path(uri)
+    if not path.exists():
+        raise VideoNotFound(f"no such file: {uri}")
+    if not path.is_file():
+        raise VideoNotFound(f"not a regular file: {uri}")
+    size = path.stat().st_size
+    if size == 0:
+        raise NotAVideo(f"the file is empty (0 bytes); copy the video again: {uri}")
+    layout = read_box_layout(path)
+    if layout is not None and layout.cut_short is not None:
+        box = layout.cut_short
+        raise TruncatedVideo(
+            f"the MP4 ends at byte {size} inside its {box.type or 'last'!r} box, which needs {box.end} bytes; "
+            f"the file was cut short (an interrupted download or copy): copy it again: {uri}"
+        )
+    return size
+
+
+def open_input(uri: str, *, timeout_s: float = 60.0) -> av.container.InputContainer:
+    """Open a video for reading, turning FFmpeg's errors into ``VideoError`` with a reason."""
+    try:
+        return av.open(uri, timeout=timeout_s)
+    except av.FFmpegError as exc:
+        raise _unreadable(uri, exc) from None
+
+
+def _unreadable(uri: str, exc: av.FFmpegError) -> VideoError:
+    """Name the reason FFmpeg gave up on a file, from its bytes when they show it."""
+    if isinstance(exc, FileNotFoundError):
+        return VideoNotFound(f"no such file: {uri}")
+    if not is_remote(uri) and Path(uri).is_file():
+        with open(uri, "rb") as handle:
+            head = handle.read(_SNIFF_BYTES)
+        if _looks_like_text(head):
+            return NotAVideo(f"the file is text, not a video (does the path point at the right file?): {uri}")
+        layout = read_box_layout(uri)
+        if layout is not None and "moov" not in layout.types():
+            return TruncatedVideo(
+                f"the MP4 has no index (moov box): the recording was interrupted or the file cut short: {uri}"
+            )
+    return NotAVideo(f"not a decodable video ({_reason(exc)}): {uri}")
+
+
+def _looks_like_text(head: bytes) -> bool:
+    if b"\0" in head:
+        return False
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # A multi-byte character cut by the end of the sniffed block is still text.
+        return exc.start >= len(head) - 3
+    return True
+
+
 def probe(uri: str | Path, *, timeout_s: float = 60.0, check_tail: bool = True) -> VideoInfo:
     """Read a video's metadata, raising ``VideoError`` with a readable reason when it can't be used.
 
@@ -55,20 +117,10 @@ def probe(uri: str | Path, *, timeout_s: float = 60.0, check_tail: bool = True) 
     if is_remote(uri):
         sha256 = hashlib.sha256(f"url:{uri}".encode()).hexdigest()
     else:
-        path = Path(uri)
-        if not path.exists():
-            raise VideoNotFound(f"no such file: {uri}")
-        if not path.is_file():
-            raise VideoNotFound(f"not a regular file: {uri}")
-        size = path.stat().st_size
-        if size == 0:
-            raise NotAVideo(f"the file is empty: {uri}")
-        sha256 = file_sha256(path)
+        size = check_local_file(uri)
+        sha256 = file_sha256(uri)
 
-    try:
-        container = av.open(uri, timeout=timeout_s)
-    except av.FFmpegError as exc:
-        raise NotAVideo(f"not a decodable video ({_reason(exc)}): {uri}") from None
+    container = open_input(uri, timeout_s=timeout_s)
     with container:
         if not container.streams.video:
             raise NotAVideo(f"the file has no video stream: {uri}")
@@ -141,4 +193,4 @@ def _reason(exc: BaseException) -> str:
     return text.strip() or type(exc).__name__
 
 
-__all__ = ["VideoError", "VideoInfo", "file_sha256", "is_remote", "probe"]
+__all__ = ["VideoError", "VideoInfo", "check_local_file", "file_sha256", "is_remote", "open_input", "probe"]

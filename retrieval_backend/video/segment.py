@@ -20,8 +20,8 @@ from pathlib import Path
 
 import av
 
-from retrieval_backend.video.errors import NotAVideo, TruncatedVideo, VideoError, VideoNotFound
-from retrieval_backend.video.probe import is_remote
+from retrieval_backend.video.errors import NotAVideo, TruncatedVideo, VideoError
+from retrieval_backend.video.probe import check_local_file, is_remote, open_input
 
 # Seeking must land on a keyframe at or before the segment start. A few demuxers
 # land after it (open GOPs, odd edit lists); then we back off this far and retry once.
@@ -63,16 +63,8 @@ def open_video(uri: str | Path, *, timeout_s: float = 60.0) -> Iterator[OpenVide
     """Open ``uri`` for decoding with frame threads, raising ``VideoError`` with a reason when it can't be."""
     uri = str(uri)
     if not is_remote(uri):
-        path = Path(uri)
-        if not path.is_file():
-            raise VideoNotFound(f"no such file: {uri}")
-        if path.stat().st_size == 0:
-            raise NotAVideo(f"the file is empty: {uri}")
-    try:
-        container = av.open(uri, timeout=timeout_s)
-    except av.FFmpegError as exc:
-        raise NotAVideo(f"not a decodable video ({reason(exc)}): {uri}") from None
-    with container:
+        check_local_file(uri)
+    with open_input(uri, timeout_s=timeout_s) as container:
         if not container.streams.video:
             raise NotAVideo(f"the file has no video stream: {uri}")
         video = container.streams.video[0]

@@ -29,6 +29,35 @@ def moving_bar(width: int, height: int) -> DrawFn:
     return draw
 
 
+FRAME_CODE_BITS = 10
+
+
+def frame_code(width: int, height: int) -> DrawFn:
+    """Frames that show their own index in binary, one stripe per bit (white is 1).
+
+    Broad stripes survive H.264 compression and scaling, so a test can read back
+    which source frame a sampler or a renderer delivered.
+    """
+    stripe = width // FRAME_CODE_BITS
+
+    def draw(index: int, t: float) -> np.ndarray:
+        image = np.zeros((height, width, 3), dtype=np.uint8)
+        for bit in range(FRAME_CODE_BITS):
+            if index >> bit & 1:
+                image[:, bit * stripe : (bit + 1) * stripe] = 255
+        return image
+
+    return draw
+
+
+def read_frame_code(image: np.ndarray) -> int:
+    """The index drawn by ``frame_code`` into an RGB image of any size."""
+    stripe = image.shape[1] / FRAME_CODE_BITS
+    centres = [int((bit + 0.5) * stripe) for bit in range(FRAME_CODE_BITS)]
+    bright = image[:, centres].mean(axis=(0, 2)) > 128
+    return int(sum(1 << bit for bit, on in enumerate(bright) if on))
+
+
 def write_synthetic_video(
     path: str | Path,
     *,
@@ -39,8 +68,13 @@ def write_synthetic_video(
     audio: bool = False,
     draw: DrawFn | None = None,
     faststart: bool = True,
+    keyframe_interval_s: float = 1.0,
 ) -> Path:
-    """Encode an H.264 (yuv420p) MP4, with a sine-tone AAC track when ``audio`` is true."""
+    """Encode an H.264 (yuv420p) MP4, with a sine-tone AAC track when ``audio`` is true.
+
+    ``keyframe_interval_s`` is the longest gap between keyframes; camera footage
+    has them 2 to 10 seconds apart, which is what makes seeking cost something.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     draw = draw or moving_bar(width, height)
@@ -49,7 +83,7 @@ def write_synthetic_video(
     with av.open(str(path), "w", format="mp4", options=options) as container:
         video = container.add_stream("libx264", rate=fps)
         video.width, video.height, video.pix_fmt = width, height, "yuv420p"
-        video.options = {"preset": "veryfast", "g": str(fps)}
+        video.options = {"preset": "veryfast", "g": str(max(1, round(keyframe_interval_s * fps)))}
         sound = container.add_stream("aac", rate=44100) if audio else None
         for index in range(n_frames):
             frame = av.VideoFrame.from_ndarray(draw(index, index / fps), format="rgb24")
