@@ -14,6 +14,14 @@ from retrieval_backend.jobs import TRANSIENT_ERRORS, run_chunk
 
 
 @shared_task(autoretry_for=TRANSIENT_ERRORS, retry_backoff=True, max_retries=5)
+def render_clips_chunk(chunk_id: int) -> str:
+    """Render one chunk of clips and query segments ahead of time (queue ``render``, by its name)."""
+    from retrieval_backend.prerender import render_chunk
+
+    return run_chunk(chunk_id, render_chunk)
+
+
+@shared_task(autoretry_for=TRANSIENT_ERRORS, retry_backoff=True, max_retries=5)
 def embed_clips_chunk(chunk_id: int) -> str:
     """Embed one chunk of gallery clips into a ``.npy`` shard (queue ``gpu``, by its name)."""
     from retrieval_backend.embedding import embed_chunk
