@@ -114,6 +114,9 @@ def render_segment(
         frames, has_audio = _encode(str(src_uri), tmp, start_s, end_s, max_height)
         _verify(tmp, frames, has_audio)
         _fsync(tmp)
+        # mkstemp makes the file private (0600); a front server (nginx) serving the
+        # cache runs as another user and must be able to read it.
+        tmp.chmod(0o644)
         os.replace(tmp, dst)
     except VideoError:
         tmp.unlink(missing_ok=True)
