@@ -1,0 +1,143 @@
+"""A study's life: draft -> generating -> ready -> live <-> paused -> closed.
+
+Each step is a conditional update from the one state it may leave, so two
+researchers clicking at once can't both move it. The design is checked before
+items are built and again before the study goes live; what is missing is said
+in full, not one problem at a time.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import Count
+from django.utils import timezone
+from django.utils.text import slugify
+
+from retrieval_backend.models import CandidateSet
+from studies.assignment import eligible_coaches
+from studies.items import selected_queries
+from studies.models import Item, Study
+
+S = Study.Status
+# The states each transition may start from.
+TRANSITIONS: dict[str, tuple[set[str], str]] = {
+    "build": ({S.DRAFT, S.READY}, S.GENERATING),
+    "publish": ({S.READY, S.PAUSED}, S.LIVE),
+    "pause": ({S.LIVE}, S.PAUSED),
+    "close": ({S.LIVE, S.PAUSED, S.READY}, S.CLOSED),
+}
+MISSING_EXAMPLES = 5
+
+
+class LifecycleError(Exception):
+    """A transition that can't happen now, with what to do about it."""
+
+
+def design_problems(study: Study) -> list[str]:
+    """Everything that keeps the design from being built and run, in words a researcher can act on."""
+    problems: list[str] = []
+    methods = dict(study.methods.values_list("id", "name"))
+    if not methods:
+        problems.append("Choose at least one retrieval method.")
+    if study.has_pairwise and len(methods) < 2:
+        problems.append("Pairwise comparisons need at least two methods; add one or switch to Likert only.")
+    if study.scale_max <= study.scale_min:
+        problems.append("The Likert scale needs at least two points: make its maximum larger than its minimum.")
+    queries = selected_queries(study)
+    n_queries = queries.count()
+    if n_queries == 0:
+        problems.append("No mistake query matches the study's query selection (sports, skills or list).")
+    elif methods:
+        have = dict(
+            CandidateSet.objects.filter(query__in=queries, method_id__in=methods)
+            .values("method_id")
+            .annotate(n=Count("id"))
+            .values_list("method_id", "n")
+        )
+        for method_id, name in sorted(methods.items(), key=lambda kv: kv[1]):
+            missing = n_queries - have.get(method_id, 0)
+            if missing:
+                examples = list(
+                    queries.exclude(candidate_sets__method_id=method_id).values_list("external_id", flat=True)[
+                        :MISSING_EXAMPLES
+                    ]
+                )
+                problems.append(
+                    f"Method {name} has no candidates for {missing} of {n_queries} queries "
+                    f"(e.g. {', '.join(examples)}): run generate_candidates --methods {name}."
+                )
+    n_coaches = eligible_coaches(study).count()
+    if n_coaches < study.raters_per_item:
+        problems.append(
+            f"Each item needs {study.raters_per_item} raters but only {n_coaches} coach(es) are eligible: "
+            "invite coaches, widen the eligibility, or lower the raters per item."
+        )
+    return problems
+
+
+def _move(study: Study, action: str, **fields) -> None:
+    sources, target = TRANSITIONS[action]
+    moved = Study.objects.filter(pk=study.pk, status__in=sources).update(status=target, **fields)
+    if moved != 1:
+        study.refresh_from_db(fields=["status"])
+        raise LifecycleError(
+            f"Can't {action} “{study.title}” while it is {study.get_status_display()}; "
+            f"it must be {' or '.join(sorted(str(s) for s in sources))}."
+        )
+    study.refresh_from_db()
+
+
+def start_build(study: Study) -> None:
+    """Check the design, then build the items on a worker (the study shows 'generating items' meanwhile)."""
+    problems = design_problems(study)
+    if problems:
+        Study.objects.filter(pk=study.pk).update(status_message="\n".join(problems))
+        raise LifecycleError("The design is not complete:\n- " + "\n- ".join(problems))
+    with transaction.atomic():
+        _move(study, "build", status_message="Building items…")
+        from studies.tasks import build_study_items
+
+        transaction.on_commit(lambda: build_study_items.delay(study.pk))
+
+
+def publish(study: Study) -> None:
+    if study.status == S.READY:
+        problems = design_problems(study)
+        if not Item.objects.filter(study=study).exists():
+            problems.append("The study has no items: build them first.")
+        if problems:
+            raise LifecycleError("The study can't go live yet:\n- " + "\n- ".join(problems))
+    _move(study, "publish", published=study.published or timezone.now(), status_message="")
+
+
+def pause(study: Study) -> None:
+    _move(study, "pause")
+
+
+def close(study: Study) -> None:
+    _move(study, "close", closed=timezone.now())
+
+
+def duplicate(study: Study, *, by=None) -> Study:
+    """A new draft with the same design (not the items or judgements), to change what a live study froze."""
+    base = slugify(f"{study.slug}-copy")[:90]
+    slug, n = base, 2
+    while Study.objects.filter(slug=slug).exists():
+        slug, n = f"{base}-{n}", n + 1
+    copy_fields = {
+        f.name: getattr(study, f.name)
+        for f in Study._meta.concrete_fields
+        if f.name
+        not in {"id", "slug", "title", "status", "status_message", "created", "published", "closed", "created_by"}
+    }
+    with transaction.atomic():
+        new = Study.objects.create(
+            **copy_fields, slug=slug, title=f"{study.title} (copy)", status=S.DRAFT, created_by=by
+        )
+        for m2m in ("methods", "query_sports", "queries", "eligible_sports", "eligible_coaches"):
+            getattr(new, m2m).set(getattr(study, m2m).all())
+        for check in study.gold_checks.all():
+            check.pk = None
+            check.study = new
+            check.save()
+    return new

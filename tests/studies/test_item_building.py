@@ -1,0 +1,103 @@
+"""Items from candidate sets: Likert per distinct clip, pairwise per rank, balanced, seeded, idempotent."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from retrieval_backend.models import Candidate
+from studies.items import build_items, plan_items
+from studies.models import GoldCheck, Item, PairingOutcome, Study
+from tests.studies.conftest import make_gallery
+
+pytestmark = pytest.mark.django_db
+
+
+def test_likert_items_are_one_per_distinct_clip_and_credit_every_method(study, gallery):
+    _, _, queries, (alpha, beta) = gallery
+    study.kinds = Study.Kinds.LIKERT
+    build_items(study)
+    for query in queries:
+        returned = Counter(
+            Candidate.objects.filter(candidate_set__query=query, rank__lte=5).values_list("clip_id", flat=True)
+        )
+        items = Item.objects.filter(study=study, query=query)
+        assert sorted(items.values_list("clip_a_id", flat=True)) == sorted(returned)
+        shared = next(item for item in items if returned[item.clip_a_id] == 2)
+        assert {c["method"] for c in shared.credits_a} == {alpha.pk, beta.pk}
+        assert all(c["rank"] == 1 for c in shared.credits_a)
+
+
+def test_pairwise_items_pair_equal_ranks_and_record_identical_clips(study, gallery):
+    _, _, queries, (alpha, beta) = gallery
+    study.kinds = Study.Kinds.PAIRWISE
+    report = build_items(study)
+    # Rank 1 is the same clip for both methods in every query: not shown, recorded.
+    assert report.identical_pairs == len(queries)
+    assert PairingOutcome.objects.filter(study=study, rank=1).count() == len(queries)
+    items = Item.objects.filter(study=study, kind="pairwise")
+    assert items.count() == len(queries) * 4
+    for item in items:
+        rank = item.credits_a[0]["rank"]
+        assert item.credits_b[0]["rank"] == rank
+        assert item.credits_a[0]["method"] == alpha.pk
+        assert item.credits_b[0]["method"] == beta.pk
+        assert Candidate.objects.filter(
+            candidate_set__method=alpha, candidate_set__query=item.query, rank=rank, clip=item.clip_a
+        ).exists()
+        assert item.clip_a_id != item.clip_b_id
+
+
+@pytest.mark.parametrize("n_queries", [5, 6])
+def test_each_method_sits_on_each_side_equally_often_give_or_take_one(db, n_queries):
+    *_, methods = make_gallery(n_queries=n_queries, methods=("m1", "m2", "m3"), overlap=False)
+    study = Study.objects.create(title="t", slug="t", kinds="pairwise", depth_k=5, seed=3)
+    study.methods.set(methods)
+    build_items(study)
+    by_pair = Counter()
+    for item in Item.objects.filter(study=study):
+        left_method = item.credits_b[0]["method"] if item.swapped else item.credits_a[0]["method"]
+        pair = (item.credits_a[0]["method"], item.credits_b[0]["method"])
+        by_pair[(pair, left_method)] += 1
+    pairs = {pair for pair, _ in by_pair}
+    assert len(pairs) == 3
+    for pair in pairs:
+        assert abs(by_pair[(pair, pair[0])] - by_pair[(pair, pair[1])]) <= 1
+
+
+def test_building_twice_gives_the_same_items(study):
+    first = build_items(study)
+    snapshot = list(Item.objects.filter(study=study).values_list("key", "clip_a", "clip_b", "swapped", "order_key"))
+    second = build_items(study)
+    assert first.created == len(snapshot) > 0
+    assert second.created == 0
+    assert list(Item.objects.filter(study=study).values_list("key", "clip_a", "clip_b", "swapped", "order_key")) == (
+        snapshot
+    )
+
+
+def test_the_seed_decides_placement_and_order(study):
+    items_a, *_ = plan_items(study)
+    study.seed = 12
+    items_b, *_ = plan_items(study)
+    assert [i.key for i in items_a] == [i.key for i in items_b]
+    assert [(i.swapped, i.order_key) for i in items_a] != [(i.swapped, i.order_key) for i in items_b]
+
+
+def test_gold_items_are_mixed_in_at_the_study_rate(study, gallery):
+    _, clips, queries, _ = gallery
+    GoldCheck.objects.create(
+        study=study, kind="pairwise", query=queries[0], helpful_clip=clips[0], unrelated_clip=clips[1]
+    )
+    GoldCheck.objects.create(
+        study=study, kind="likert", query=queries[1], helpful_clip=clips[2], min_score=4, max_score=5
+    )
+    study.gold_rate = 0.1
+    report = build_items(study)
+    regular = report.likert + report.pairwise
+    assert report.gold == pytest.approx(0.1 * (regular + report.gold), abs=1)
+    gold = Item.objects.filter(study=study, is_gold=True)
+    assert gold.count() == report.gold
+    assert {g.kind for g in gold} == {"pairwise", "likert"}
+    assert all(g.needed == study.raters_per_item for g in gold)
