@@ -1,0 +1,172 @@
+"""import_candidates: whole files or nothing, every wrong line reported as LINE: FIELD: problem."""
+
+from __future__ import annotations
+
+import json
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from retrieval_backend.candidate_import import import_candidates
+from retrieval_backend.models import Candidate, CandidateSet, Clip, MistakeQuery, RetrievalMethod, Sport, Video
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def gallery():
+    sport = Sport.objects.create(slug="golf", name="Golf")
+    video = Video.objects.create(sport=sport, source_uri="/v/g.mp4")
+    for i in range(5):
+        Clip.objects.create(video=video, sport=sport, external_id=f"abc-{i}", start_s=i, end_s=i + 1, narration="n")
+    qvideo = Video.objects.create(sport=sport, source_uri="/v/q.mp4", role="query")
+    for i in range(16):
+        MistakeQuery.objects.create(
+            video=qvideo, sport=sport, external_id=f"q-{i}", start_s=0, end_s=1, mistake="early release"
+        )
+    return RetrievalMethod.objects.create(name="sportskills-v2", backend="imported")
+
+
+def _line(query="q-0", method="sportskills-v2", clips=("abc-1", "abc-0"), scores=(0.91, 0.5), **extra) -> str:
+    return json.dumps({"query": query, "method": method, "clips": list(clips), "scores": list(scores), **extra})
+
+
+def _write(tmp_path: Path, *lines: str) -> Path:
+    path = tmp_path / "candidates.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _run(path: Path, *args: str) -> tuple[str, str]:
+    out, err = StringIO(), StringIO()
+    call_command("import_candidates", str(path), *args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def _errors_of(path: Path, *args: str) -> list[str]:
+    err = StringIO()
+    with pytest.raises(CommandError, match="nothing was imported"):
+        call_command("import_candidates", str(path), *args, stdout=StringIO(), stderr=err)
+    return err.getvalue().splitlines()
+
+
+def test_it_imports_ranked_clips_with_their_scores(gallery, tmp_path):
+    path = _write(tmp_path, _line(), "", _line(query="q-1", clips=["abc-3"], scores=[2]))
+    out, _ = _run(path)
+    assert "imported 2 candidate sets from 3 lines (0 replaced earlier sets)" in out
+    first = CandidateSet.objects.get(query__external_id="q-0", method=gallery)
+    assert (first.source, first.k) == ("imported", 2)
+    assert list(first.candidates.values_list("rank", "clip__external_id", "score")) == [
+        (1, "abc-1", 0.91),
+        (2, "abc-0", 0.5),
+    ]
+
+
+def test_importing_again_replaces_the_set_instead_of_adding_to_it(gallery, tmp_path):
+    _run(_write(tmp_path, _line()))
+    out, _ = _run(_write(tmp_path, _line(clips=["abc-4", "abc-2", "abc-1"], scores=[3, 3, 1])))
+    assert "(1 replaced earlier sets)" in out
+    (only,) = CandidateSet.objects.all()
+    assert list(only.candidates.values_list("clip__external_id", flat=True)) == ["abc-4", "abc-2", "abc-1"]
+    assert only.k == 3
+
+
+def test_every_wrong_line_is_reported_and_nothing_is_imported(gallery, tmp_path):
+    path = _write(
+        tmp_path,
+        _line(),  # 1: fine, but must not be imported
+        _line(query="q-404"),  # 2
+        _line(query="q-3", clips=["abc-1", "zzz-9"]),  # 3
+        _line(query="q-4", clips=["abc-1", "abc-1"]),  # 4
+        _line(query="q-5", scores=[0.5]),  # 5
+        _line(query="q-6", scores=[0.5, 0.9]),  # 6
+        '{"query": "q-2", "method": ',  # 7
+        _line(query="q-0"),  # 8: same query and method as line 1
+        json.dumps({"query": "q-9", "method": "sportskills-v2", "clips": "abc-1", "scores": [1]}),  # 9
+        _line(query="q-10", scores=[1, "high"]),  # 10
+        json.dumps(["q-0", "sportskills-v2"]),  # 11
+        json.dumps({"query": "q-12", "method": "sportskills-v2", "clips": ["abc-1"]}),  # 12
+        _line(query="q-13", scroes=[1]),  # 13
+        _line(query=17),  # 14
+        _line(query="q-15", scores=[1, float("nan")]),  # 15
+    )
+    errors = _errors_of(path)
+    assert errors == [
+        '2: query: unknown query "q-404"; give a mistake query external id.',
+        '3: clips[1]: unknown clip "zzz-9".',
+        '4: clips[1]: "abc-1" is listed twice (first at clips[0]).',
+        "5: scores: 1 scores for 2 clips; give one score per clip.",
+        "6: scores[1]: 0.9 is higher than the score before it (0.5); list clips best first, "
+        "with scores that never increase (ties are fine).",
+        "7: line: not valid JSON: Expecting value at column 27.",
+        '8: query: "q-0" with method "sportskills-v2" was already given on line 1; give each query and method once.',
+        '9: clips: must be a list of clip external ids, not "abc-1".',
+        '10: scores[1]: must be a finite number, not "high".',
+        '11: line: expected a JSON object such as {"query": "q-1", "method": "m", "clips": [], "scores": []}.',
+        "12: scores: missing.",
+        "13: scroes: unexpected field; a line has only query, method, clips, scores.",
+        "14: query: must be a non-empty string (an external id or name), not 17.",
+        "15: line: not valid JSON: NaN is not a number JSON allows; scores must be finite.",
+    ]
+    assert not CandidateSet.objects.exists()
+    assert not Candidate.objects.exists()
+
+
+def test_an_unknown_method_is_an_error_unless_methods_may_be_created(gallery, tmp_path):
+    path = _write(tmp_path, _line(method="cluster-run-7"))
+    assert _errors_of(path) == [
+        '1: method: unknown method "cluster-run-7"; existing methods: sportskills-v2. '
+        "Pass --create-methods to create it as an imported method."
+    ]
+    assert not RetrievalMethod.objects.filter(name="cluster-run-7").exists()
+    out, _ = _run(path, "--create-methods")
+    assert "created methods cluster-run-7" in out
+    created = RetrievalMethod.objects.get(name="cluster-run-7")
+    assert created.backend == "imported"
+    assert created.candidate_sets.get().source == "imported"
+
+
+def test_a_method_created_by_a_rejected_file_is_rolled_back_too(gallery, tmp_path):
+    path = _write(tmp_path, _line(method="cluster-run-7"), _line(query="q-404"))
+    _errors_of(path, "--create-methods")
+    assert not RetrievalMethod.objects.filter(name="cluster-run-7").exists()
+
+
+def test_a_method_name_that_cannot_be_created_says_why(gallery, tmp_path):
+    path = _write(tmp_path, _line(method="Sport Skills v2"))
+    assert _errors_of(path, "--create-methods") == [
+        '1: method: "Sport Skills v2" cannot be a method name: use letters, digits, hyphens and underscores only.'
+    ]
+
+
+def test_ties_are_allowed(gallery, tmp_path):
+    _run(_write(tmp_path, _line(clips=["abc-0", "abc-1", "abc-2"], scores=[0.7, 0.7, 0.7])))
+    assert Candidate.objects.count() == 3
+
+
+def test_lookups_are_batched_not_one_per_line(gallery, tmp_path):
+    lines = [
+        _line(query=f"q-{i % 3}", method=f"m-{i}", clips=["abc-0", "abc-1", "abc-2", "abc-3"], scores=[4, 3, 2, 1])
+        for i in range(60)
+    ]
+    with CaptureQueriesContext(connection) as queries:
+        report = import_candidates(iter(lines), create_methods=True)
+    assert report.ok
+    assert report.sets == 60
+    lookups = [q["sql"] for q in queries if 'FROM "retrieval_backend_clip"' in q["sql"]]
+    assert len(lookups) == 1
+
+
+def test_a_missing_file_is_a_clear_error(tmp_path):
+    with pytest.raises(CommandError, match="is not a file"):
+        call_command("import_candidates", str(tmp_path / "nope.jsonl"))
+
+
+def test_a_file_that_is_not_utf8_is_reported_per_line(gallery, tmp_path):
+    path = tmp_path / "latin1.jsonl"
+    path.write_bytes(_line().encode() + b"\n" + '{"query": "q-é"}'.encode("latin-1") + b"\n")
+    assert _errors_of(path) == ["2: line: not UTF-8 text (byte 14); save the file as UTF-8."]
