@@ -87,4 +87,4 @@ class RetrievalMethodAdminMixin:
         backend = available_backends().get(obj.backend)
         warning = backend.weak_baseline_warning(backend.validate_params(obj.params or {})) if backend else ""
         if warning:
-            messages.warning(request, f"{obj.name}: {warning}")
+            messages.warning(request, f"Method {obj.name}: {warning}")
