@@ -18,6 +18,7 @@ from annotations.stats.crossed import crossed_matrix, resampled_rows
 from annotations.stats.errors import StatisticError
 from annotations.stats.resampling import percentile_interval, weight_blocks
 
+MEAN_SQUARES = ("between_units", "within_units", "between_raters", "residual")
 FORMS = ("ICC(1,1)", "ICC(2,1)", "ICC(3,1)", "ICC(1,k)", "ICC(2,k)", "ICC(3,k)")
 
 
@@ -28,6 +29,7 @@ class IntraclassCorrelations:
     forms: dict[str, float]
     n_units: int
     n_raters: int
+    mean_squares: dict[str, float] = field(default_factory=dict)  # the two-way ANOVA behind the forms
     ci95: dict[str, tuple[float, float] | None] = field(default_factory=dict)
     n_resamples: int = 0
 
@@ -57,7 +59,10 @@ def icc_from_matrix(matrix: np.ndarray, *, bootstrap: int = 0, seed: int = 0) ->
             f"{', '.join(lacking)} undefined: the units do not differ from each other (or every rating is the "
             "same), so there is no between-unit variance to compare with"
         )
-    result = IntraclassCorrelations(forms=dict(zip(FORMS, map(float, point[0]), strict=True)), n_units=n, n_raters=k)
+    squares = dict(zip(MEAN_SQUARES, (float(value[0]) for value in _mean_squares(matrix[None])), strict=True))
+    result = IntraclassCorrelations(
+        forms=dict(zip(FORMS, map(float, point[0]), strict=True)), n_units=n, n_raters=k, mean_squares=squares
+    )
     if bootstrap <= 0:
         return result
     rng = np.random.default_rng(seed)
@@ -68,13 +73,14 @@ def icc_from_matrix(matrix: np.ndarray, *, bootstrap: int = 0, seed: int = 0) ->
         forms=result.forms,
         n_units=n,
         n_raters=k,
+        mean_squares=squares,
         ci95={name: percentile_interval(samples[:, index]) for index, name in enumerate(FORMS)},
         n_resamples=bootstrap,
     )
 
 
-def _forms(matrices: np.ndarray) -> np.ndarray:
-    """(resamples, 6) ICCs of a stack of (units, raters) matrices, NaN where undefined."""
+def _mean_squares(matrices: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """BMS, WMS, JMS and EMS of each (units, raters) matrix in a stack."""
     _, n, k = matrices.shape
     grand = matrices.mean(axis=(1, 2), keepdims=True)
     unit_means = matrices.mean(axis=2, keepdims=True)
@@ -83,6 +89,13 @@ def _forms(matrices: np.ndarray) -> np.ndarray:
     within_units = ((matrices - unit_means) ** 2).sum(axis=(1, 2)) / (n * (k - 1))  # WMS
     between_raters = n * ((rater_means - grand) ** 2).sum(axis=(1, 2)) / (k - 1)  # JMS
     residual = ((matrices - unit_means - rater_means + grand) ** 2).sum(axis=(1, 2)) / ((n - 1) * (k - 1))  # EMS
+    return between_units, within_units, between_raters, residual
+
+
+def _forms(matrices: np.ndarray) -> np.ndarray:
+    """(resamples, 6) ICCs of a stack of (units, raters) matrices, NaN where undefined."""
+    _, n, k = matrices.shape
+    between_units, within_units, between_raters, residual = _mean_squares(matrices)
     with np.errstate(divide="ignore", invalid="ignore"):
         forms = np.stack(
             [
