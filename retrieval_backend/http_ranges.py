@@ -27,14 +27,16 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import quote
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseNotModified, StreamingHttpResponse
 from django.utils.http import http_date, parse_http_date_safe
 
@@ -216,6 +218,29 @@ class _FileSlice:
         self.handle.close()
 
 
+class _AsyncFileSlice:
+    """The same slice for ASGI servers: each chunk is read in a thread as the client takes it.
+
+    Given a plain iterator under ASGI, Django would read the whole file into a
+    list before sending the first byte.
+    """
+
+    def __init__(self, file_slice: _FileSlice):
+        self.file_slice = file_slice
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._chunks()
+
+    async def _chunks(self) -> AsyncIterator[bytes]:
+        chunks = iter(self.file_slice)
+        read_next = sync_to_async(next, thread_sensitive=False)
+        while (data := await read_next(chunks, None)) is not None:
+            yield data
+
+    def close(self) -> None:
+        self.file_slice.close()
+
+
 def ranged_file_response(
     request: HttpRequest,
     path: Path,
@@ -275,9 +300,9 @@ def ranged_file_response(
             handle.close()
             response = HttpResponse(content_type=content_type)
         else:
-            response = StreamingHttpResponse(
-                _FileSlice(handle, span.start, span.length, chunk_size), content_type=content_type
-            )
+            body = _FileSlice(handle, span.start, span.length, chunk_size)
+            streamed = _AsyncFileSlice(body) if isinstance(request, ASGIRequest) else body
+            response = StreamingHttpResponse(streamed, content_type=content_type)
         headers = {**validators, "Content-Length": str(span.length)}
         if byte_range is not None:
             response.status_code = 206

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import io
+import warnings
 from pathlib import Path
 
 import av
 import pytest
+from asgiref.sync import async_to_sync
 from django.contrib.auth.models import Permission, User
 from django.test import Client, RequestFactory
 from django.urls import reverse
@@ -201,6 +203,23 @@ def test_the_etag_changes_when_the_clip_is_rendered_again(researcher, clip, sett
     _cached(clip, settings).unlink()
     _, after = _full(researcher, clip)
     assert after["ETag"] != before["ETag"]
+
+
+def test_under_asgi_it_streams_the_range_without_reading_the_whole_file(researcher, clip, async_client):
+    """Django reads a plain iterator into memory under ASGI (and warns); the slice must stay streamed."""
+    whole, _ = _full(researcher, clip)
+    user = User.objects.get(username="researcher")
+
+    async def fetch():
+        await async_client.aforce_login(user)
+        response = await async_client.get(_url(clip), headers={"Range": "bytes=100-4099"})
+        return response, b"".join([chunk async for chunk in response.streaming_content])
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="StreamingHttpResponse must consume")
+        response, body = async_to_sync(fetch)()
+    assert response.status_code == 206
+    assert body == whole[100:4100]
 
 
 def test_head_describes_the_clip_without_sending_it(researcher, clip):
