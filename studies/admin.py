@@ -1,3 +1,314 @@
-"""Admin registrations arrive with the models."""
+"""The researcher's side of studies: design, lifecycle actions, progress, and coach invitations."""
 
 from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+
+from retrieval_backend.models import Sport
+from studies import lifecycle
+from studies.invitations import invite_coach
+from studies.models import Assignment, CoachProfile, GoldCheck, Item, Participation, Study
+from studies.progress import study_progress
+
+
+class GoldCheckInline(admin.TabularInline):
+    model = GoldCheck
+    extra = 0
+    raw_id_fields = ["query", "helpful_clip", "unrelated_clip"]
+
+
+class StudyForm(forms.ModelForm):
+    class Meta:
+        model = Study
+        fields = "__all__"  # noqa: DJ007 - the admin's fieldsets choose what is shown
+
+    def clean(self):
+        data = super().clean()
+        low, high = data.get("scale_min"), data.get("scale_max")
+        if low is not None and high is not None and high <= low:
+            self.add_error(
+                "scale_max", "The scale needs at least two points: make the maximum larger than the minimum."
+            )
+        labels = data.get("scale_labels") or {}
+        if not isinstance(labels, dict):
+            self.add_error(
+                "scale_labels", 'Give labels as an object such as {"1": "Not helpful", "5": "Very helpful"}.'
+            )
+        elif low is not None and high is not None:
+            outside = [key for key in labels if not str(key).lstrip("-").isdigit() or not low <= int(key) <= high]
+            if outside:
+                self.add_error(
+                    "scale_labels", f"Labels for points outside the scale {low}..{high}: {', '.join(outside)}."
+                )
+        kinds, methods = data.get("kinds"), data.get("methods")
+        if kinds in {Study.Kinds.PAIRWISE, Study.Kinds.BOTH} and methods is not None and len(methods) < 2:
+            self.add_error("methods", "Pairwise comparisons need at least two methods.")
+        return data
+
+
+@admin.register(Study)
+class StudyAdmin(admin.ModelAdmin):
+    form = StudyForm
+    list_display = ["title", "status", "kinds", "raters_per_item", "progress_bar", "created"]
+    list_filter = ["status", "kinds"]
+    search_fields = ["title", "slug"]
+    prepopulated_fields = {"slug": ["title"]}
+    filter_horizontal = ["methods", "query_sports", "eligible_sports", "eligible_coaches"]
+    raw_id_fields = ["queries"]
+    inlines = [GoldCheckInline]
+    actions = ["build_items", "publish", "pause", "close", "duplicate"]
+    fieldsets = [
+        (None, {"fields": ["title", "slug", "status", "status_message", "readiness", "instructions"]}),
+        (
+            "Tasks",
+            {
+                "fields": [
+                    "kinds",
+                    "pairwise_question",
+                    "likert_question",
+                    "scale_min",
+                    "scale_max",
+                    "scale_labels",
+                    "show_narrations",
+                    "require_full_watch",
+                ]
+            },
+        ),
+        ("What is compared", {"fields": ["methods", "depth_k", "query_sports", "query_skills", "queries"]}),
+        (
+            "Coaches",
+            {
+                "fields": [
+                    "raters_per_item",
+                    "eligible_sports",
+                    "min_years_coaching",
+                    "eligible_coaches",
+                    "quota_per_coach",
+                    "reservation_minutes",
+                    "break_every",
+                ]
+            },
+        ),
+        ("Quality and randomness", {"fields": ["gold_rate", "seed"]}),
+    ]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Study | None = None):
+        always = ["status", "status_message", "readiness"]
+        if obj is not None and obj.is_frozen:
+            # The design is frozen once items exist: "duplicate" starts a new draft to change it.
+            return [f.name for f in Study._meta.fields if f.name not in {"id"}] + [
+                "methods",
+                "query_sports",
+                "queries",
+                "eligible_sports",
+                "eligible_coaches",
+                "readiness",
+            ]
+        return always
+
+    def get_prepopulated_fields(self, request, obj=None):
+        return {} if obj is not None and obj.is_frozen else self.prepopulated_fields
+
+    def get_inlines(self, request, obj):
+        return [] if obj is not None and obj.is_frozen else self.inlines
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+    @admin.display(description="readiness")
+    def readiness(self, study: Study) -> str:
+        if study.pk is None:
+            return "Save the draft to see what it still needs."
+        if study.status != Study.Status.DRAFT:
+            return "—"
+        problems = lifecycle.design_problems(study)
+        if not problems:
+            return "The design is complete: use the “Build items” action."
+        return format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((p,) for p in problems)))
+
+    @admin.display(description="progress")
+    def progress_bar(self, study: Study) -> str:
+        url = reverse("admin:studies_study_progress", args=[study.pk])
+        return format_html('<a href="{}">progress</a>', url)
+
+    def get_urls(self):
+        custom = [
+            path(
+                "<int:study_id>/progress/",
+                self.admin_site.admin_view(self.progress_view),
+                name="studies_study_progress",
+            ),
+        ]
+        return custom + super().get_urls()
+
+    def progress_view(self, request: HttpRequest, study_id: int) -> HttpResponse:
+        study = get_object_or_404(Study, pk=study_id)
+        if not self.has_view_permission(request, study):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "study": study,
+            "progress": study_progress(study),
+            "title": f"Progress of {study.title}",
+        }
+        return TemplateResponse(request, "admin/studies/study/progress.html", context)
+
+    def _transition(self, request, queryset, action, verb: str) -> None:
+        for study in queryset:
+            try:
+                action(study)
+            except lifecycle.LifecycleError as exc:
+                self.message_user(request, f"{study.title}: {exc}", messages.ERROR)
+            else:
+                self.message_user(request, f"{study.title}: {verb}.", messages.SUCCESS)
+
+    @admin.action(description="Build items (check the design, then generate on a worker)")
+    def build_items(self, request, queryset):
+        self._transition(request, queryset, lifecycle.start_build, "building items on a worker")
+
+    @admin.action(description="Publish (go live)")
+    def publish(self, request, queryset):
+        self._transition(request, queryset, lifecycle.publish, "live")
+
+    @admin.action(description="Pause")
+    def pause(self, request, queryset):
+        self._transition(request, queryset, lifecycle.pause, "paused")
+
+    @admin.action(description="Close")
+    def close(self, request, queryset):
+        self._transition(request, queryset, lifecycle.close, "closed")
+
+    @admin.action(description="Duplicate as a new draft")
+    def duplicate(self, request, queryset):
+        for study in queryset:
+            new = lifecycle.duplicate(study, by=request.user)
+            self.message_user(request, f"Created draft “{new.title}”.", messages.SUCCESS)
+
+
+class InviteForm(forms.Form):
+    emails = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text="One coach a line: email, then optionally a comma and their name.",
+    )
+    sports = forms.ModelMultipleChoiceField(Sport.objects.all(), required=False)
+    years_coaching = forms.IntegerField(min_value=0, required=False)
+    credential = forms.CharField(required=False, max_length=255)
+
+    def clean_emails(self) -> list[tuple[str, str]]:
+        from django.core.validators import validate_email
+
+        people, errors = [], []
+        for n, line in enumerate(self.cleaned_data["emails"].splitlines(), 1):
+            if not line.strip():
+                continue
+            email, _, name = (part.strip() for part in line.partition(","))
+            try:
+                validate_email(email)
+            except forms.ValidationError:
+                errors.append(f"line {n}: “{email}” is not an email address")
+            else:
+                people.append((email, name))
+        if errors:
+            raise forms.ValidationError("; ".join(errors))
+        if not people:
+            raise forms.ValidationError("Give at least one email address.")
+        return people
+
+
+@admin.register(CoachProfile)
+class CoachProfileAdmin(admin.ModelAdmin):
+    list_display = ["user", "email", "years_coaching", "credential", "sport_list"]
+    search_fields = ["user__username", "user__email", "credential"]
+    list_filter = ["sports"]
+    filter_horizontal = ["sports"]
+    raw_id_fields = ["user"]
+    change_list_template = "admin/studies/coachprofile/change_list.html"
+
+    @admin.display(description="email")
+    def email(self, profile: CoachProfile) -> str:
+        return profile.user.email
+
+    @admin.display(description="sports")
+    def sport_list(self, profile: CoachProfile) -> str:
+        return ", ".join(s.name for s in profile.sports.all())
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("user").prefetch_related("sports")
+
+    def get_urls(self):
+        return [
+            path("invite/", self.admin_site.admin_view(self.invite_view), name="studies_coach_invite"),
+            *super().get_urls(),
+        ]
+
+    def invite_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = InviteForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            base_url = request.build_absolute_uri("/")
+            for email, name in form.cleaned_data["emails"]:
+                invitation = invite_coach(
+                    email,
+                    base_url=base_url,
+                    name=name,
+                    sports=list(form.cleaned_data["sports"]),
+                    years_coaching=form.cleaned_data["years_coaching"] or 0,
+                    credential=form.cleaned_data["credential"],
+                )
+                verb = "Invited" if invitation.created else "Sent a new link to"
+                self.message_user(request, f"{verb} {invitation.email} (user name {invitation.username}).")
+            return HttpResponseRedirect(reverse("admin:studies_coachprofile_changelist"))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "form": form,
+            "title": "Invite coaches",
+        }
+        return TemplateResponse(request, "admin/studies/coachprofile/invite.html", context)
+
+
+@admin.register(Item)
+class ItemAdmin(admin.ModelAdmin):
+    list_display = ["key", "study", "kind", "is_gold", "judgements_done", "needed", "flagged"]
+    list_filter = ["study", "kind", "is_gold"]
+    search_fields = ["key"]
+    raw_id_fields = ["query", "clip_a", "clip_b"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Assignment)
+class AssignmentAdmin(admin.ModelAdmin):
+    list_display = ["item", "coach", "status", "reserved", "expires", "completed"]
+    list_filter = ["status", "study"]
+    raw_id_fields = ["item", "coach"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Participation)
+class ParticipationAdmin(admin.ModelAdmin):
+    list_display = ["coach", "study", "eligible", "done_count", "joined"]
+    list_filter = ["study", "eligible"]
+    raw_id_fields = ["coach", "current", "last_query"]

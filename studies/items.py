@@ -138,6 +138,7 @@ def plan_items(study: Study) -> tuple[list[Item], list[PairingOutcome], BuildRep
                                 clip_b_id=c2,
                                 credits_a=[{"method": m1, "rank": rank}],
                                 credits_b=[{"method": m2, "rank": rank}],
+                                method_pair=f"{m1}:{m2}",
                             )
                         )
     for (m1, m2), pair_items in sorted(pairs.items()):

@@ -147,6 +147,8 @@ class Item(models.Model):
     # Which methods returned each clip, at which rank: [{"method": id, "rank": r}, ...].
     credits_a = models.JSONField(default=list, blank=True)
     credits_b = models.JSONField(default=list, blank=True)
+    # Pairwise: "low_id:high_id" of the two methods, so progress and results group by pair in SQL.
+    method_pair = models.CharField(max_length=50, blank=True, db_index=True)
     # True when clip_a is shown on the right; screen sides map back to methods through this.
     swapped = models.BooleanField(default=False)
     is_gold = models.BooleanField(default=False)

@@ -1,0 +1,160 @@
+"""Researchers design, build, publish and watch studies in the admin, and invite coaches."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core import mail
+from django.urls import reverse
+
+from studies.lifecycle import LifecycleError, close, design_problems, publish, start_build
+from studies.models import Study
+from studies.tasks import build_study_items
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def researcher(client):
+    user = get_user_model().objects.create_superuser("researcher", "r@example.org", "pw-for-tests-123")
+    client.force_login(user)
+    return user
+
+
+def test_the_design_check_lists_everything_missing(db, gallery):
+    _, _, _, (alpha, _) = gallery
+    study = Study.objects.create(title="t", slug="t", kinds="both", raters_per_item=3)
+    study.methods.set([alpha])
+    problems = design_problems(study)
+    assert any("at least two methods" in p for p in problems)
+    assert any("only 0 coach(es) are eligible" in p for p in problems)
+
+
+def test_missing_candidates_are_named_with_the_command_to_run(study, gallery):
+    _, _, queries, (_, beta) = gallery
+    beta.candidate_sets.filter(query=queries[0]).delete()
+    problems = design_problems(study)
+    assert problems == [
+        f"Method beta has no candidates for 1 of {len(queries)} queries (e.g. {queries[0].external_id}): "
+        "run generate_candidates --methods beta."
+    ]
+
+
+def test_a_complete_design_builds_goes_live_and_closes(study, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        start_build(study)
+    assert study.status == "generating"
+    assert len(callbacks) == 1
+    build_study_items(study.pk)
+    study.refresh_from_db()
+    assert study.status == "ready"
+    assert "pairwise" in study.status_message
+    publish(study)
+    assert study.status == "live"
+    assert study.published is not None
+    with pytest.raises(LifecycleError, match="must be"):
+        start_build(study)
+    close(study)
+    assert study.status == "closed"
+    with pytest.raises(LifecycleError):
+        publish(study)
+
+
+def test_the_admin_form_refuses_a_scale_with_one_point_and_pairwise_with_one_method(client, researcher, gallery):
+    _, _, _, (alpha, _) = gallery
+    response = client.post(
+        reverse("admin:studies_study_add"),
+        {
+            "title": "Bad",
+            "slug": "bad",
+            "kinds": "both",
+            "pairwise_question": "q",
+            "likert_question": "q",
+            "scale_min": 3,
+            "scale_max": 3,
+            "scale_labels": '{"9": "x"}',
+            "methods": [alpha.pk],
+            "depth_k": 5,
+            "raters_per_item": 3,
+            "min_years_coaching": 0,
+            "gold_rate": 0,
+            "seed": 0,
+            "reservation_minutes": 20,
+            "break_every": 40,
+            "gold_checks-TOTAL_FORMS": 0,
+            "gold_checks-INITIAL_FORMS": 0,
+        },
+    )
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "make the maximum larger than the minimum" in text
+    assert "Pairwise comparisons need at least two methods" in text
+    assert not Study.objects.filter(slug="bad").exists()
+
+
+def test_the_build_action_reports_what_is_missing(client, researcher, gallery):
+    study = Study.objects.create(title="Empty", slug="empty")
+    response = client.post(
+        reverse("admin:studies_study_changelist"),
+        {"action": "build_items", "_selected_action": [study.pk]},
+        follow=True,
+    )
+    text = response.content.decode()
+    assert "The design is not complete" in text
+    assert "Choose at least one retrieval method" in text
+    study.refresh_from_db()
+    assert study.status == "draft"
+
+
+def test_a_live_study_is_frozen_and_can_be_duplicated(client, researcher, study):
+    Study.objects.filter(pk=study.pk).update(status="live")
+    page = client.get(reverse("admin:studies_study_change", args=[study.pk])).content.decode()
+    assert 'name="title"' not in page
+    client.post(
+        reverse("admin:studies_study_changelist"),
+        {"action": "duplicate", "_selected_action": [study.pk]},
+        follow=True,
+    )
+    copy = Study.objects.get(slug="serve-copy")
+    assert copy.status == "draft"
+    assert set(copy.methods.all()) == set(study.methods.all())
+
+
+def test_the_progress_page_shows_bars_per_pair_and_coach(client, researcher, study):
+    build_items_for = Study.objects.filter(pk=study.pk)
+    build_items_for.update(status="generating")
+    build_study_items(study.pk)
+    response = client.get(reverse("admin:studies_study_progress", args=[study.pk]))
+    text = response.content.decode()
+    assert response.status_code == 200
+    assert "alpha vs beta" in text
+    assert "0 of" in text
+
+
+def test_invited_coaches_get_a_link_that_sets_their_password_once(client, researcher, gallery):
+    sport = gallery[0]
+    response = client.post(
+        reverse("admin:studies_coach_invite"),
+        {"emails": "ana@example.org, Ana Silva\nnot-an-email", "sports": [sport.pk], "years_coaching": 8},
+    )
+    assert "is not an email address" in response.content.decode()
+    client.post(
+        reverse("admin:studies_coach_invite"),
+        {"emails": "ana@example.org, Ana Silva", "sports": [sport.pk], "years_coaching": 8},
+    )
+    coach = get_user_model().objects.get(email="ana@example.org")
+    assert not coach.has_usable_password()
+    assert coach.coach_profile.years_coaching == 8
+    assert list(coach.coach_profile.sports.all()) == [sport]
+    link = re.search(r"http://testserver(/accounts/reset/\S+)", mail.outbox[0].body).group(1)
+    client.logout()
+    form_page = client.get(link, follow=True)
+    set_url = form_page.redirect_chain[-1][0]
+    done = client.post(set_url, {"new_password1": "a-Strong-pass-42", "new_password2": "a-Strong-pass-42"})
+    assert done.status_code == 302
+    coach.refresh_from_db()
+    assert coach.check_password("a-Strong-pass-42")
+    again = client.get(link, follow=True)
+    assert "invalid" in again.content.decode().lower()
