@@ -13,6 +13,7 @@ from pathlib import Path
 
 import av
 import numpy as np
+from av.video.reformatter import VideoReformatter
 
 from retrieval_backend.video.segment import SegmentStats, open_video, segment_frames
 
@@ -53,6 +54,8 @@ def sample_frames_with_stats(
         offset = source.start_offset_s
         targets = offset + sample_times(start_s, end_s, n)
         reshape = {"format": "rgb24"} if size is None else {"format": "rgb24", "width": size[0], "height": size[1]}
+        # One scaler for all frames: building FFmpeg's scaler context per frame costs more than scaling.
+        reformatter = VideoReformatter()
         out: np.ndarray | None = None
         converted: tuple[av.VideoFrame, np.ndarray] | None = None
 
@@ -60,7 +63,7 @@ def sample_frames_with_stats(
             nonlocal converted
             # Targets closer together than a frame pick the same frame: convert it once.
             if converted is None or converted[0] is not frame:
-                converted = (frame, frame.to_ndarray(**reshape))
+                converted = (frame, reformatter.reformat(frame, **reshape).to_ndarray())
             return converted[1]
 
         def keep(index: int, frame: av.VideoFrame) -> None:
