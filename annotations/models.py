@@ -1,3 +1,93 @@
-"""Judgement models arrive with the studies issue."""
+"""Judgements: what a coach answered for one assignment, with an append-only revision history."""
 
 from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from studies.models import Assignment, Item, Study
+
+
+class Judgement(models.Model):
+    class Choice(models.TextChoices):
+        # Screen positions, exactly as the coach saw them.
+        LEFT = "left", "left clip helps more"
+        RIGHT = "right", "right clip helps more"
+        EQUAL = "equal", "equally helpful"
+        NEITHER = "neither", "neither helps"
+
+    class Winner(models.TextChoices):
+        # The same answer mapped back to the item's stored clips (a, b), so to methods.
+        A = "a", "clip a"
+        B = "b", "clip b"
+        TIE = "tie", "tie"
+        NEITHER = "neither", "neither"
+
+    class Flag(models.TextChoices):
+        NONE = "", "not flagged"
+        NO_PLAYBACK = "no_playback", "a video doesn't play"
+        CANT_JUDGE = "cant_judge", "can't judge"
+        OTHER = "other", "other problem"
+
+    assignment = models.OneToOneField(Assignment, on_delete=models.PROTECT, related_name="judgement")
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="judgements")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="judgements")
+    coach = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="judgements")
+    kind = models.CharField(max_length=8, choices=Item.Kind.choices)
+    choice = models.CharField(max_length=8, choices=Choice.choices, blank=True)
+    winner = models.CharField(max_length=8, choices=Winner.choices, blank=True)
+    score = models.SmallIntegerField(null=True, blank=True)
+    rationale = models.TextField(blank=True, max_length=5000)
+    flag = models.CharField(max_length=12, choices=Flag.choices, blank=True, default="")
+    # Milliseconds each clip played, as reported by the page: {"query": ..., "a": ..., "b": ...}.
+    watch_ms = models.JSONField(default=dict, blank=True)
+    # Milliseconds from the reservation (the page being served) to the submission, measured by the server.
+    server_ms = models.PositiveIntegerField(default=0)
+    created = models.DateTimeField(auto_now_add=True)
+    revised = models.DateTimeField(null=True, blank=True)
+    revision = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created"]
+        indexes = [
+            models.Index(fields=["coach", "-created"], name="judgement_history"),
+            models.Index(fields=["study", "kind"], name="judgement_by_study_kind"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(flag="") | (Q(choice="") & Q(score__isnull=True)),
+                name="flagged_judgement_has_no_answer",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        answer = self.flag or self.choice or self.score
+        return f"{self.coach_id} on {self.item_id}: {answer}"
+
+    @property
+    def counts(self) -> bool:
+        """Flagged judgements go to the researcher and stay out of every count."""
+        return not self.flag
+
+
+class JudgementRevision(models.Model):
+    """The answer a judgement had before a revision. Rows are only ever added."""
+
+    judgement = models.ForeignKey(Judgement, on_delete=models.CASCADE, related_name="revisions")
+    revision = models.PositiveSmallIntegerField()
+    choice = models.CharField(max_length=8, blank=True)
+    winner = models.CharField(max_length=8, blank=True)
+    score = models.SmallIntegerField(null=True, blank=True)
+    rationale = models.TextField(blank=True)
+    recorded = models.DateTimeField()
+    replaced = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["judgement", "revision"]
+        constraints = [
+            models.UniqueConstraint(fields=["judgement", "revision"], name="revision_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"revision {self.revision} of judgement {self.judgement_id}"

@@ -187,6 +187,28 @@ def complete_assignment(token: str, coach: AbstractBaseUser, *, now: datetime | 
     return Completion(assignment, created=True)
 
 
+def flag_assignment(token: str, coach: AbstractBaseUser, *, now: datetime | None = None) -> Completion:
+    """The coach flags the item instead of judging it: it goes to the researcher and out of the counts.
+
+    The coach's slot on the item is freed for another coach, and they are not shown it again.
+    """
+    now = now or timezone.now()
+    assignment = Assignment.objects.select_for_update(of=("self",)).filter(token=token, coach=coach).first()
+    if assignment is None:
+        raise ReservationLost("This item is not reserved for you. Open the next item to continue.")
+    if assignment.status == Assignment.Status.DONE:
+        return Completion(assignment, created=False)
+    if assignment.status == Assignment.Status.RESERVED:
+        Item.objects.filter(pk=assignment.item_id).update(load=F("load") - 1, flagged=F("flagged") + 1)
+    else:
+        Item.objects.filter(pk=assignment.item_id).update(flagged=F("flagged") + 1)
+    assignment.status = Assignment.Status.DONE
+    assignment.completed = now
+    assignment.save(update_fields=["status", "completed"])
+    Participation.objects.filter(study_id=assignment.study_id, coach=coach, current=assignment).update(current=None)
+    return Completion(assignment, created=True)
+
+
 def release_assignment(assignment: Assignment) -> bool:
     """Give a reserved item back to the pool now (the coach skipped it, or flagged it)."""
     with transaction.atomic():
