@@ -25,6 +25,7 @@ from pathlib import Path
 
 import av
 import numpy as np
+from av.video.reformatter import VideoReformatter
 
 from retrieval_backend.video.errors import VideoError
 from retrieval_backend.video.mp4_boxes import read_box_layout
@@ -180,14 +181,23 @@ def _copy_segment(
 ) -> int:
     segment_start = source.start_offset_s + start_s
     time_base = video.codec_context.time_base
+    reformatter = VideoReformatter()  # one scaler context for the whole clip
+    # Audio waits for the first video frame: the file header, written with the
+    # first packet, must carry the rotation that only a decoded frame reveals.
+    waiting_audio: list[av.AudioFrame] | None = []
     last_pts = -1
     written = 0
     for frame in segment_frames(source, start_s, end_s, with_audio=sound is not None):
         if isinstance(frame, av.AudioFrame):
-            if sound is not None:
+            if waiting_audio is not None:
+                waiting_audio.append(frame)
+            elif sound is not None:
                 sound.add(frame)
             continue
-        image = frame.reformat(width=video.width, height=video.height, format="yuv420p")
+        if written == 0 and frame.rotation:
+            # Phones store portrait video as landscape plus a rotation; players apply it.
+            video.set_display_rotation(frame.rotation)
+        image = reformatter.reformat(frame, width=video.width, height=video.height, format="yuv420p")
         # Source timing is kept (variable frame rates stay in sync with audio), on
         # the output's clock, never going backwards.
         pts = max(last_pts + 1, round((frame.time - segment_start) * rate))
@@ -197,8 +207,14 @@ def _copy_segment(
         out.mux(video.encode(image))
         last_pts = pts
         written += 1
+        if waiting_audio is not None and sound is not None:
+            for audio in waiting_audio:
+                sound.add(audio)
+        waiting_audio = None
     out.mux(video.encode(None))
     if sound is not None:
+        for audio in waiting_audio or ():
+            sound.add(audio)
         sound.finish()
     return written
 

@@ -53,7 +53,6 @@ def sample_frames_with_stats(
     with open_video(uri) as source:
         offset = source.start_offset_s
         targets = offset + sample_times(start_s, end_s, n)
-        reshape = {"format": "rgb24"} if size is None else {"format": "rgb24", "width": size[0], "height": size[1]}
         # One scaler for all frames: building FFmpeg's scaler context per frame costs more than scaling.
         reformatter = VideoReformatter()
         out: np.ndarray | None = None
@@ -63,7 +62,7 @@ def sample_frames_with_stats(
             nonlocal converted
             # Targets closer together than a frame pick the same frame: convert it once.
             if converted is None or converted[0] is not frame:
-                converted = (frame, reformatter.reformat(frame, **reshape).to_ndarray())
+                converted = (frame, _upright_rgb(reformatter, frame, size))
             return converted[1]
 
         def keep(index: int, frame: av.VideoFrame) -> None:
@@ -89,6 +88,19 @@ def sample_frames_with_stats(
             keep(j, previous)
             j += 1
         return out, source.stats
+
+
+def _upright_rgb(reformatter: VideoReformatter, frame: av.VideoFrame, size: tuple[int, int] | None) -> np.ndarray:
+    """The frame as RGB, turned the way it is shown: phones store portrait video as landscape plus a rotation."""
+    quarter_turns = round(frame.rotation / 90) % 4 if frame.rotation else 0
+    if size is None:
+        image = reformatter.reformat(frame, format="rgb24").to_ndarray()
+    else:
+        # Scale to the size the frame will have once turned.
+        width, height = size if quarter_turns % 2 == 0 else (size[1], size[0])
+        image = reformatter.reformat(frame, format="rgb24", width=width, height=height).to_ndarray()
+    # frame.rotation is counter-clockwise, as is np.rot90.
+    return np.rot90(image, quarter_turns) if quarter_turns else image
 
 
 def decode_segment(uri: str | Path, start_s: float, end_s: float) -> int:

@@ -134,50 +134,52 @@ def segment_frames(
     half = source.frame_s / 2
     offset = source.start_offset_s
     lo, hi = offset + start_s - half, offset + end_s - half
-    # Audio is read until its clock passes the end too; a short audio track must
-    # not keep video decoding past the segment for long, hence the cap.
     audio_done = not (with_audio and source.audio is not None)
     video_done = False
-    retried = False
+    # Audio decoded before the first video frame waits: if that frame shows the
+    # seek landed late, decoding starts over and the waiting audio is dropped.
+    pending_audio: list[av.AudioFrame] | None = []
     packets = segment_packets(source, start_s, with_audio=with_audio)
     try:
-        while True:
-            try:
-                packet = next(packets)
-            except StopIteration:
+        while not (video_done and audio_done):
+            packet = next(packets, None)
+            if packet is None:
                 stats.reached_eof = True
                 break
             for frame in packet.decode():
                 if isinstance(frame, av.AudioFrame):
                     if frame.time is not None and frame.time >= offset + end_s:
                         audio_done = True
-                    elif not audio_done:
+                    if audio_done:
+                        continue
+                    if pending_audio is not None:
+                        pending_audio.append(frame)
+                    else:
                         yield frame
                     continue
                 stats.frames_decoded += 1
                 t = frame.time
                 if t is None:
                     continue
-                if stats.first_time_s is None:
-                    stats.first_time_s = t
-                    if t > lo + source.frame_s and start_s > 0 and not retried:
+                if pending_audio is not None:
+                    if t > lo + source.frame_s and start_s > 0 and stats.seeks == 1:
                         # Landed after the start: seek further back once and start over.
-                        retried = True
                         packets = _reseek(source, offset + start_s, with_audio)
-                        stats.first_time_s = None
+                        pending_audio.clear()
                         break
+                    stats.first_time_s = t
+                    yield from pending_audio
+                    pending_audio = None
                 if t < lo:
                     continue
                 if t >= hi:
                     video_done = True
-                    if t > offset + end_s + 2.0:
-                        audio_done = True
+                    # A short audio track must not keep video decoding long past the end.
+                    audio_done = audio_done or t > offset + end_s + 2.0
                     continue
                 stats.frames_in_segment += 1
                 stats.last_time_s = t
                 yield frame
-            if video_done and audio_done:
-                break
     except av.FFmpegError as exc:
         at = stats.last_time_s - offset if stats.last_time_s is not None else start_s
         raise TruncatedVideo(

@@ -17,7 +17,7 @@ from retrieval_backend.video.errors import TruncatedVideo, VideoError
 from retrieval_backend.video.probe import probe
 from retrieval_backend.video.render import ensure_rendered, render_segment, rendered_path
 from retrieval_backend.video.synthetic import frame_code, read_frame_code, write_synthetic_video
-from tests.retrieval_backend.video_files import cut_in_half, write_matroska, write_odd_sized
+from tests.retrieval_backend.video_files import cut_in_half, write_matroska, write_odd_sized, write_phone_portrait
 
 FPS = 25
 ROOT = Path(__file__).resolve().parents[2]
@@ -124,6 +124,14 @@ def test_it_makes_odd_sizes_even_and_scales_tall_video_down(tmp_path):
     assert same.height == 120
     smaller = probe(render_segment(odd, tmp_path / "smaller.mp4", 0.0, 2.0, max_height=100))
     assert (smaller.width, smaller.height) == (134, 100)
+
+
+def test_it_keeps_a_phone_videos_rotation(tmp_path):
+    """Players turn the picture upright from the rotation stored with it; a clip without it lies on its side."""
+    clip = render_segment(write_phone_portrait(tmp_path / "phone.mp4"), tmp_path / "clip.mp4", 0.0, 2.0)
+    first = decoded_frames(clip)[0]
+    assert (first.width, first.height) == (160, 96)
+    assert first.rotation == 90
 
 
 def test_it_renders_real_camera_footage(bikes_mp4, tmp_path):

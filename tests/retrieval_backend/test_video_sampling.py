@@ -11,7 +11,7 @@ import pytest
 from retrieval_backend.video.errors import TruncatedVideo, VideoError
 from retrieval_backend.video.sampling import decode_segment, sample_frames, sample_frames_with_stats, sample_times
 from retrieval_backend.video.synthetic import frame_code, read_frame_code, write_synthetic_video
-from tests.retrieval_backend.video_files import cut_in_half, with_zeroed_tail, write_matroska
+from tests.retrieval_backend.video_files import cut_in_half, with_zeroed_tail, write_matroska, write_phone_portrait
 
 FPS = 25
 WIDTH, HEIGHT = 320, 96
@@ -64,6 +64,17 @@ def test_it_returns_rgb(make_video):
     assert red_level > 180
     assert green_level < 60
     assert blue_level < 60
+
+
+def test_it_turns_phone_video_upright(tmp_path):
+    portrait = write_phone_portrait(tmp_path / "phone.mp4")
+    frames = sample_frames(portrait, 0.0, 2.0, 2)
+    assert frames.shape == (2, 160, 96, 3)
+    assert frames[0][-20:, :20].mean() > 200  # the marked corner, now bottom-left
+    assert frames[0][:20, :20].mean() < 50
+    resized = sample_frames(portrait, 0.0, 2.0, 2, size=(48, 80))
+    assert resized.shape == (2, 80, 48, 3)
+    assert resized[0][-8:, :8].mean() > 200
 
 
 def test_it_seeks_once_and_decodes_from_the_keyframe_before_the_start(coded_video):

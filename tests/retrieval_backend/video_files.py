@@ -71,3 +71,23 @@ def write_odd_sized(dst: Path, *, width: int = 161, height: int = 121, seconds: 
             out.mux(stream.encode(frame))
         out.mux(stream.encode(None))
     return dst
+
+
+def write_phone_portrait(dst: Path, *, seconds: float = 2.0, fps: int = 25) -> Path:
+    """Portrait video the way phones store it: 160x96 landscape frames plus a 90-degree rotation.
+
+    A white block marks the stored frame's top-left corner; shown upright (turned a
+    quarter counter-clockwise) it sits at the bottom-left of a 96x160 picture.
+    """
+    with av.open(str(dst), "w", format="mp4") as out:
+        stream = out.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = 160, 96, "yuv420p"
+        stream.set_display_rotation(90)
+        image = np.zeros((96, 160, 3), dtype=np.uint8)
+        image[:24, :32] = 255
+        for index in range(round(seconds * fps)):
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+            frame.pts = index
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    return dst
