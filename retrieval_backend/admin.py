@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.utils.html import format_html
 
+from retrieval_backend.candidate_admin import generate_candidates_for_all_queries
 from retrieval_backend.method_admin import RetrievalMethodAdminMixin
 from retrieval_backend.models import (
     Candidate,
@@ -88,6 +89,7 @@ class RetrievalMethodAdmin(RetrievalMethodAdminMixin, admin.ModelAdmin):
     list_display = ["name", "backend", "version", "created"]
     search_fields = ["name", "backend", "description"]
     list_filter = ["backend"]
+    actions = [generate_candidates_for_all_queries]
 
 
 @admin.register(EmbeddingIndex)

@@ -21,6 +21,24 @@ def render_clips_chunk(chunk_id: int) -> str:
     return run_chunk(chunk_id, render_chunk)
 
 
+@shared_task(bind=True, max_retries=None, acks_late=True)
+def generate_candidates_chunk(self, chunk_id: int) -> str:
+    """Generate the candidate sets of one chunk of queries for one method (queue ``default``).
+
+    While the method's index is building the task comes back later instead of
+    holding a worker; database hiccups are retried a few times.
+    """
+    # Imported here so that processes which only queue tasks never load the ranking stack.
+    from retrieval_backend.candidates import INDEX_POLL_S, IndexStillBuilding, run_generation_chunk
+
+    try:
+        return run_generation_chunk(chunk_id, waited_s=self.request.retries * INDEX_POLL_S)
+    except IndexStillBuilding as waiting:
+        raise self.retry(countdown=waiting.countdown_s) from None
+    except TRANSIENT_ERRORS as exc:
+        raise self.retry(exc=exc, countdown=min(60, 2 ** (self.request.retries + 1)), max_retries=5) from exc
+
+
 @shared_task(autoretry_for=TRANSIENT_ERRORS, retry_backoff=True, max_retries=5)
 def embed_clips_chunk(chunk_id: int) -> str:
     """Embed one chunk of gallery clips into a ``.npy`` shard (queue ``gpu``, by its name)."""
