@@ -123,7 +123,7 @@ def _start_job(
     index = EmbeddingIndex.objects.create(
         method=method, version=f"{key}.{build}", kind=backend.params["index"], status=EmbeddingIndex.Status.BUILDING
     )
-    size = backend.chunk_size
+    size = backend.params["chunk_size"]
     payloads = ({"clip_ids": todo[i : i + size].tolist()} for i in range(0, len(todo), size))
     return create_chunked_job(
         EMBED_JOB_KIND,

@@ -97,6 +97,7 @@ COMMON_PARAMS: dict[str, str] = {
     "index": '"flat" (exact, default) or "hnsw" (approximate, for interactive use)',
     "hnsw_m": "HNSW graph degree (default 32)",
     "ef_search": "HNSW search breadth (default 128)",
+    "chunk_size": "clips per embedding task (default: the backend's own)",
 }
 _INDEX_KINDS = ("flat", "hnsw")
 
@@ -144,6 +145,7 @@ class RetrievalBackend:
         cleaned["index"] = kind
         cleaned["hnsw_m"] = positive_int(params, "hnsw_m", 32, maximum=256)
         cleaned["ef_search"] = positive_int(params, "ef_search", 128, maximum=65536)
+        cleaned["chunk_size"] = positive_int(params, "chunk_size", cls.chunk_size, maximum=100_000)
         return cls.clean_params(cleaned)
 
     @classmethod

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import sys
-import textwrap
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,6 +18,7 @@ from retrieval_backend.methods import (
 )
 from retrieval_backend.methods.visual import VisualBackend
 from retrieval_backend.video.synthetic import moving_bar
+from tests.retrieval_backend.fake_backend import fake_distribution, install_fake_distribution  # noqa: F401 - fixture
 from tests.retrieval_backend.tiny_encoder import write_state_dict, write_torchscript
 
 NARRATIONS = [
@@ -56,45 +55,8 @@ def test_an_unknown_backend_names_the_available_ones():
         backend_class("no-such-model")
 
 
-def _install_fake_distribution(root: Path, module_source: str, entry: str) -> None:
-    """A package as pip would leave it: a module and a .dist-info folder whose entry_points.txt names it."""
-    (root / "fake_coach_model.py").write_text(textwrap.dedent(module_source))
-    info = root / "fake_coach_model-1.0.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: fake-coach-model\nVersion: 1.0\n")
-    (info / "entry_points.txt").write_text(f"[coachbench.retrieval_backends]\n{entry}\n")
-
-
-FAKE_BACKEND = """
-    from __future__ import annotations
-    import numpy as np
-    from retrieval_backend.methods import RetrievalBackend, l2_normalise
-
-    class LengthBackend(RetrievalBackend):
-        name = "length-model"
-        description = "narration length, a stand-in for a team's model"
-        dim = 2
-
-        def encode_clips(self, clips):
-            return l2_normalise(np.array([[len(c.narration), 1.0] for c in clips]))
-
-        def encode_queries(self, queries):
-            return l2_normalise(np.array([[len(q.mistake), 1.0] for q in queries]))
-"""
-
-
-@pytest.fixture
-def fake_distribution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "site"
-    root.mkdir()
-    _install_fake_distribution(root, FAKE_BACKEND, "length-model = fake_coach_model:LengthBackend")
-    monkeypatch.syspath_prepend(str(root))
-    monkeypatch.setenv("PYTHONPATH", f"{root}:{Path.cwd()}")  # for worker processes started by the test
-    yield root
-    sys.modules.pop("fake_coach_model", None)
-
-
-def test_a_third_party_backend_is_found_through_its_entry_point(fake_distribution):
+@pytest.mark.usefixtures("fake_distribution")
+def test_a_third_party_backend_is_found_through_its_entry_point():
     backends = available_backends()
     assert backends["length-model"].__module__ == "fake_coach_model"
     backend = backend_class("length-model")({"any_sport": True})
@@ -106,7 +68,7 @@ def test_a_third_party_backend_is_found_through_its_entry_point(fake_distributio
 def test_a_broken_entry_point_is_left_out_instead_of_breaking_the_list(tmp_path, monkeypatch, caplog):
     root = tmp_path / "broken"
     root.mkdir()
-    _install_fake_distribution(root, "raise ImportError('needs a GPU library')\n", "broken = fake_coach_model:Nope")
+    install_fake_distribution(root, "raise ImportError('needs a GPU library')\n", "broken = fake_coach_model:Nope")
     monkeypatch.syspath_prepend(str(root))
     try:
         backends = available_backends()
@@ -262,7 +224,8 @@ def test_a_state_dict_without_its_module_says_to_name_the_module(make_video, tmp
 
 
 @pytest.mark.django_db
-def test_the_admin_form_offers_installed_backends_and_checks_parameters(fake_distribution):
+@pytest.mark.usefixtures("fake_distribution")
+def test_the_admin_form_offers_installed_backends_and_checks_parameters():
     from retrieval_backend.method_admin import RetrievalMethodForm
 
     form = RetrievalMethodForm(data={"name": "v", "backend": "visual", "params": '{"frames": 0}', "version": "1"})
