@@ -17,9 +17,11 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import glob
 import os
 import re
 import tempfile
+import time
 from fractions import Fraction
 from pathlib import Path
 
@@ -39,6 +41,8 @@ _X264_OPTIONS = {"profile": "main", "preset": "superfast", "crf": "23"}
 _AAC_RATES = (96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000)
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+# A render writes its temporary file continuously; one untouched this long was abandoned.
+_ABANDONED_AFTER_S = 600
 
 
 def rendered_path(cache_dir: str | Path, sha256: str, start_s: float, end_s: float) -> Path:
@@ -80,12 +84,27 @@ def ensure_rendered(
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             if not dst.is_file():  # another process may have rendered it while we waited
+                _remove_abandoned_parts(dst)
                 render_segment(src_uri, dst, start_s, end_s, max_height=max_height)
         finally:
             # Removing the lock file while holding it is safe here: a process that
             # still locks the old inode re-checks ``dst`` before rendering.
             lock_path.unlink(missing_ok=True)
     return dst
+
+
+def _remove_abandoned_parts(dst: Path) -> None:
+    """Delete temporary files that killed renders of this clip left behind.
+
+    Runs under the clip's lock, so no render of this clip through
+    ``ensure_rendered`` is writing; the age check spares a render started by
+    calling ``render_segment`` directly.
+    """
+    cutoff = time.time() - _ABANDONED_AFTER_S
+    for part in dst.parent.glob(f".{glob.escape(dst.stem)}.*.part"):
+        with contextlib.suppress(OSError):
+            if part.stat().st_mtime < cutoff:
+                part.unlink()
 
 
 def render_segment(

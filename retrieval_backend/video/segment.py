@@ -94,6 +94,11 @@ def check_segment(source: OpenVideo, start_s: float, end_s: float) -> None:
         raise VideoError(f"segment start {start_s:.3f} s is negative; starts are seconds from 0: {source.uri}")
     if start_s >= end_s:
         raise VideoError(f"segment start {start_s:.3f} s is not before its end {end_s:.3f} s: {source.uri}")
+    if end_s - start_s < source.frame_s - 1e-6:
+        raise VideoError(
+            f"segment {start_s:.3f}-{end_s:.3f} s is shorter than one frame ({source.frame_s:.3f} s at "
+            f"{source.fps:g} fps); lengthen it: {source.uri}"
+        )
     # Muxers round durations; a segment may end a frame past the stated length.
     if end_s > source.duration_s + source.frame_s + 0.05:
         raise VideoError(

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import stat
 import struct
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import av
@@ -179,6 +181,18 @@ def test_a_deleted_cached_clip_is_rendered_again(drill_with_sound, tmp_path):
     clip.unlink()
     assert ensure_rendered(drill_with_sound, sha, 2.0, 4.0, tmp_path / "cache").is_file()
     assert probe(clip).frame_count == 50
+
+
+def test_a_render_cleans_up_after_a_killed_render_of_the_same_clip(drill_with_sound, tmp_path):
+    sha = sha256_of(drill_with_sound)
+    clip = rendered_path(tmp_path / "cache", sha, 2.0, 4.0)
+    clip.parent.mkdir(parents=True)
+    abandoned = clip.parent / f".{clip.stem}.k1ll3d.part"
+    abandoned.write_bytes(b"half a clip")
+    an_hour_ago = time.time() - 3600
+    os.utime(abandoned, (an_hour_ago, an_hour_ago))
+    assert ensure_rendered(drill_with_sound, sha, 2.0, 4.0, tmp_path / "cache") == clip
+    assert [p.name for p in clip.parent.iterdir()] == [clip.name]
 
 
 def test_two_processes_rendering_the_same_clip_share_one_file(drill_with_sound, tmp_path):

@@ -136,6 +136,7 @@ def test_it_detects_an_mp4_cut_in_half(make_video, tmp_path):
         (-1.0, 2.0, "negative"),
         (10.0, 14.0, "but the video lasts 12.000 s"),
         (float("nan"), 2.0, "must be numbers"),
+        (5.0, 5.01, "shorter than one frame"),
     ],
 )
 def test_it_rejects_a_segment_the_video_cannot_supply(coded_video, start_s, end_s, message):
