@@ -17,6 +17,7 @@ from annotations.stats.kappa import cohen_kappa, fleiss_kappa, fleiss_kappa_miss
 from annotations.stats.likert import likert_summary, paired_wilcoxon, score_by_rank
 from annotations.stats.multiple_testing import holm
 from annotations.stats.pairwise import PairResult, compare_pairs, winners_from_sides
+from annotations.stats.quality import CoachQuality, coach_quality, leave_one_out_majority_agrees
 from annotations.stats.result import Agreement
 from annotations.stats.table import WEIGHTS, RatingTable, rating_table
 
@@ -25,6 +26,7 @@ __all__ = [
     "LEVELS",
     "WEIGHTS",
     "Agreement",
+    "CoachQuality",
     "IntraclassCorrelations",
     "Leaderboard",
     "MethodStrength",
@@ -32,6 +34,7 @@ __all__ = [
     "RatingTable",
     "StatisticError",
     "bradley_terry",
+    "coach_quality",
     "cohen_kappa",
     "compare_pairs",
     "fleiss_kappa",
@@ -43,6 +46,7 @@ __all__ = [
     "kendall_w",
     "kendall_w_from_matrix",
     "krippendorff_alpha",
+    "leave_one_out_majority_agrees",
     "likert_summary",
     "paired_wilcoxon",
     "percent_agreement",

@@ -45,6 +45,7 @@ class _Groups:
     m: np.ndarray  # ratings per unit of the group
     frequency: np.ndarray  # units in the group
     levels: np.ndarray  # the distinct values, sorted
+    centre: float  # mean of the pairable values
 
 
 def krippendorff_alpha(
@@ -131,51 +132,46 @@ def _pairable_groups(units: np.ndarray, values: np.ndarray, level: str) -> _Grou
             "by at least two raters"
         )
     numeric_levels = levels.astype(np.float64) if level != "nominal" else np.arange(n_levels, dtype=np.float64)
-    return _Groups(counts=counts, m=np.asarray(counts.sum(axis=1)).ravel(), frequency=frequency, levels=numeric_levels)
+    m = np.asarray(counts.sum(axis=1)).ravel()
+    centre = float(frequency @ np.asarray(counts @ numeric_levels)) / float(frequency @ m)
+    return _Groups(counts=counts, m=m, frequency=frequency, levels=numeric_levels, centre=centre)
 
 
 def _alpha_for_weights(groups: _Groups, level: str, weights: np.ndarray) -> np.ndarray:
     """Alpha for each row of group weights: 1 - (n - 1) * sum(o * delta) / sum(n_c * n_k * delta)."""
     counts, m = groups.counts, groups.m
     n = weights @ m
-    marginals = np.asarray((counts.T @ weights.T).T)  # (resamples, values)
-    if level == "nominal":
-        within = (m * m - _row_sum_squares(counts)) / (m - 1)
-        observed = weights @ within
-        expected = n * n - (marginals * marginals).sum(axis=1)
-    elif level == "ratio":
-        delta = _ratio_metric(groups.levels)
-        observed = weights @ (_row_quadratic_forms(counts, delta) / (m - 1))
-        expected = ((marginals @ delta) * marginals).sum(axis=1)
+    if level == "interval":
+        # Per-group sums of values and squared values are all the interval level needs, so the
+        # (resamples x distinct values) marginals are never built: continuous ratings stay cheap.
+        # Values are centred because the metric depends only on differences and small sums keep precision.
+        values = groups.levels - groups.centre
+        first = np.asarray(counts @ values)
+        second = np.asarray(counts @ (values * values))
+        observed = weights @ (2.0 * (m * second - first * first) / (m - 1))
+        total, total_squares = weights @ first, weights @ second
+        expected = 2.0 * (n * total_squares - total * total)
     else:
-        if level == "interval":
-            # Centred values: the metric depends only on differences, and centring keeps the sums small.
-            centre = float(groups.levels @ marginals[0]) / float(n[0])
-            positions = np.broadcast_to(groups.levels - centre, marginals.shape)
+        marginals = np.asarray((counts.T @ weights.T).T)  # (resamples, values)
+        if level == "nominal":
+            observed = weights @ ((m * m - _row_sum_squares(counts)) / (m - 1))
+            expected = n * n - (marginals * marginals).sum(axis=1)
+        elif level == "ratio":
+            delta = _ratio_metric(groups.levels)
+            observed = weights @ (_row_quadratic_forms(counts, delta) / (m - 1))
+            expected = ((marginals @ delta) * marginals).sum(axis=1)
         else:
-            # The ordinal metric (sum of n_g from c to k, less half of n_c and n_k) squared is the
-            # squared difference of mid-rank positions cumsum(n) - n/2; centred at n/2.
+            # The ordinal metric (sum of n_g from c to k, less half of n_c and n_k) squared is the squared
+            # difference of mid-rank positions cumsum(n) - n/2, which move with each resample's marginals.
             positions = np.cumsum(marginals, axis=1) - marginals / 2.0 - n[:, None] / 2.0
-        observed = _positional_observed(counts, m, weights, positions)
-        first = (marginals * positions).sum(axis=1)
-        second = (marginals * positions * positions).sum(axis=1)
-        expected = 2.0 * (n * second - first * first)
+            first = np.asarray(counts @ positions.T).T  # (resamples, groups)
+            second = np.asarray(counts @ (positions * positions).T).T
+            observed = (weights * (2.0 * (m * second - first * first) / (m - 1))).sum(axis=1)
+            total = (marginals * positions).sum(axis=1)
+            expected = 2.0 * (n * (marginals * positions * positions).sum(axis=1) - total * total)
     with np.errstate(divide="ignore", invalid="ignore"):
         alpha = 1.0 - (n - 1.0) * observed / expected
     return np.where(expected > 0, alpha, np.nan)
-
-
-def _positional_observed(
-    counts: np.ndarray | sparse.csr_array, m: np.ndarray, weights: np.ndarray, positions: np.ndarray
-) -> np.ndarray:
-    """Sum over groups of w * sum_{c,k} o_ck (x_c - x_k)^2 = w * 2 (m * sum n x^2 - (sum n x)^2) / (m - 1)."""
-    if np.all(positions == positions[0]):
-        first = np.asarray(counts @ positions[0])
-        second = np.asarray(counts @ (positions[0] * positions[0]))
-        return weights @ (2.0 * (m * second - first * first) / (m - 1))
-    first = np.asarray(counts @ positions.T).T  # (resamples, groups)
-    second = np.asarray(counts @ (positions * positions).T).T
-    return (weights * (2.0 * (m * second - first * first) / (m - 1))).sum(axis=1)
 
 
 def _ratio_metric(levels: np.ndarray) -> np.ndarray:

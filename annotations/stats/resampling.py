@@ -26,12 +26,16 @@ def resample_weights(rng: np.random.Generator, frequency: np.ndarray, n_resample
     n_groups = frequency.size
     if n_groups * 8 <= n_clusters:
         return rng.multinomial(n_clusters, frequency / n_clusters, size=n_resamples).astype(np.float64)
-    group_of_cluster = np.repeat(np.arange(n_groups), frequency)
+    # Identical units were not merged (every group is one cluster): draw groups directly.
+    group_of_cluster = None if n_groups == n_clusters else np.repeat(np.arange(n_groups), frequency)
     weights = np.empty((n_resamples, n_groups), dtype=np.float64)
-    block = max(1, _BLOCK_CELLS // max(n_clusters, 1))
+    # A few resamples at a time keep the scatter of bincount within the processor's caches.
+    block = max(1, min(8, _BLOCK_CELLS // max(n_clusters, 1)))
     for start in range(0, n_resamples, block):
         stop = min(start + block, n_resamples)
-        drawn = group_of_cluster[rng.integers(0, n_clusters, size=(stop - start, n_clusters))]
+        drawn = rng.integers(0, n_clusters, size=(stop - start, n_clusters), dtype=np.int64)
+        if group_of_cluster is not None:
+            drawn = group_of_cluster[drawn]
         drawn += (np.arange(stop - start) * n_groups)[:, None]
         weights[start:stop] = np.bincount(drawn.ravel(), minlength=(stop - start) * n_groups).reshape(
             stop - start, n_groups
