@@ -9,8 +9,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from annotations.models import Judgement, JudgementRevision
-from studies.assignment import AssignmentError, complete_assignment, flag_assignment
-from studies.models import Assignment, Item, Study
+from studies.assignment import AssignmentError, complete_assignment, flag_assignment, lock_assignment
+from studies.models import Item, Study
 
 # Screen choice -> stored winner, for an item shown as stored (a left) and swapped (a right).
 _WINNER = {
@@ -75,17 +75,15 @@ def submit(coach: AbstractBaseUser, token: str, answer: Answer) -> tuple[Judgeme
 
     Submitting the same reservation twice records one judgement and returns it.
     """
-    assignment = Assignment.objects.select_related("item", "study").filter(token=token, coach=coach).first()
-    if assignment is None:
-        raise JudgementError("This item is not reserved for you. Open the next item to continue.")
-    study, item = assignment.study, assignment.item
-    if study.status not in {Study.Status.LIVE, Study.Status.PAUSED}:
-        raise JudgementError("This study is closed; answers are no longer recorded.")
-    _check(answer, item, study)
     now = timezone.now()
     with transaction.atomic():
+        assignment = lock_assignment(token, coach)
+        study, item = assignment.study, assignment.item
+        if study.status not in {Study.Status.LIVE, Study.Status.PAUSED}:
+            raise JudgementError("This study is closed; answers are no longer recorded.")
+        _check(answer, item, study)
         record = flag_assignment if answer.flag else complete_assignment
-        done = record(token, coach, now=now)
+        done = record(assignment, now=now)
         if not done.created:
             return Judgement.objects.get(assignment=done.assignment), False
         judgement = Judgement.objects.create(

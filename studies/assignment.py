@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
-from django.db.models import F, QuerySet
+from django.db.models import Case, F, QuerySet, Value, When
 from django.utils import timezone
 
 from studies.models import Assignment, CoachProfile, Item, Participation, Study
@@ -150,22 +150,27 @@ class Completion:
     created: bool  # False when this assignment had already been completed (a repeated submit)
 
 
-def complete_assignment(token: str, coach: AbstractBaseUser, *, now: datetime | None = None) -> Completion:
-    """Mark a coach's reservation judged. Call inside the transaction that stores the judgement.
-
-    A repeated submit returns ``created=False`` and changes nothing. A late submit
-    of a released reservation is accepted while the item still needs a judgement,
-    and refused with a message otherwise.
-    """
-    now = now or timezone.now()
+def lock_assignment(token: str, coach: AbstractBaseUser) -> Assignment:
+    """Lock the coach's assignment ``token`` for the rest of the transaction; only its holder may."""
     assignment = (
         Assignment.objects.select_for_update(of=("self",))
-        .select_related("item")
+        .select_related("item", "study")
         .filter(token=token, coach=coach)
         .first()
     )
     if assignment is None:
         raise ReservationLost("This item is not reserved for you. Open the next item to continue.")
+    return assignment
+
+
+def complete_assignment(assignment: Assignment, *, now: datetime | None = None) -> Completion:
+    """Mark a reservation judged. ``assignment`` comes from ``lock_assignment`` in the same transaction,
+    which also stores the judgement.
+
+    A repeated submit returns ``created=False`` and changes nothing. A late submit
+    of a released reservation is accepted while the item still needs a judgement,
+    and refused with a message otherwise.
+    """
     if assignment.status == Assignment.Status.DONE:
         return Completion(assignment, created=False)
     if assignment.status == Assignment.Status.RESERVED:
@@ -179,34 +184,33 @@ def complete_assignment(token: str, coach: AbstractBaseUser, *, now: datetime | 
                 "Your reservation of this item expired and other coaches have since judged it. "
                 "Your answer was not needed; please continue with the next item."
             )
-    assignment.status = Assignment.Status.DONE
-    assignment.completed = now
-    assignment.save(update_fields=["status", "completed"])
-    Participation.objects.filter(study_id=assignment.study_id, coach=coach).update(done_count=F("done_count") + 1)
-    Participation.objects.filter(study_id=assignment.study_id, coach=coach, current=assignment).update(current=None)
+    _mark_done(assignment, now or timezone.now(), counts=True)
     return Completion(assignment, created=True)
 
 
-def flag_assignment(token: str, coach: AbstractBaseUser, *, now: datetime | None = None) -> Completion:
+def flag_assignment(assignment: Assignment, *, now: datetime | None = None) -> Completion:
     """The coach flags the item instead of judging it: it goes to the researcher and out of the counts.
 
     The coach's slot on the item is freed for another coach, and they are not shown it again.
     """
-    now = now or timezone.now()
-    assignment = Assignment.objects.select_for_update(of=("self",)).filter(token=token, coach=coach).first()
-    if assignment is None:
-        raise ReservationLost("This item is not reserved for you. Open the next item to continue.")
     if assignment.status == Assignment.Status.DONE:
         return Completion(assignment, created=False)
     if assignment.status == Assignment.Status.RESERVED:
         Item.objects.filter(pk=assignment.item_id).update(load=F("load") - 1, flagged=F("flagged") + 1)
     else:
         Item.objects.filter(pk=assignment.item_id).update(flagged=F("flagged") + 1)
+    _mark_done(assignment, now or timezone.now(), counts=False)
+    return Completion(assignment, created=True)
+
+
+def _mark_done(assignment: Assignment, now: datetime, *, counts: bool) -> None:
     assignment.status = Assignment.Status.DONE
     assignment.completed = now
     assignment.save(update_fields=["status", "completed"])
-    Participation.objects.filter(study_id=assignment.study_id, coach=coach, current=assignment).update(current=None)
-    return Completion(assignment, created=True)
+    changes = {"current": Case(When(current_id=assignment.pk, then=Value(None)), default=F("current"))}
+    if counts:
+        changes["done_count"] = F("done_count") + 1
+    Participation.objects.filter(study_id=assignment.study_id, coach_id=assignment.coach_id).update(**changes)
 
 
 def release_assignment(assignment: Assignment) -> bool:

@@ -6,7 +6,7 @@ import pytest
 
 from annotations.judging import Answer, JudgementError, revise, submit
 from annotations.models import Judgement
-from studies.assignment import next_assignment_for
+from studies.assignment import AssignmentError, next_assignment_for
 from studies.items import build_items
 from studies.models import Item, Study
 
@@ -74,7 +74,7 @@ def test_a_flag_goes_out_of_the_counts_and_frees_the_slot(live, coaches):
 
 def test_another_coach_cannot_submit_your_reservation(live, coaches):
     assignment = next_assignment_for(coaches[0], live)
-    with pytest.raises(JudgementError, match="not reserved for you"):
+    with pytest.raises(AssignmentError, match="not reserved for you"):
         submit(coaches[1], assignment.token, Answer(score=3, choice="left"))
 
 

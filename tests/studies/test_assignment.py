@@ -16,6 +16,7 @@ from studies.assignment import (
     ReservationLost,
     StudyNotOpen,
     complete_assignment,
+    lock_assignment,
     next_assignment_for,
     release_expired,
 )
@@ -41,7 +42,7 @@ def _judge_all(coach, study, limit=10_000):
         if assignment is None:
             break
         with transaction.atomic():
-            complete_assignment(assignment.token, coach)
+            complete_assignment(lock_assignment(assignment.token, coach))
         judged.append(assignment.item_id)
     return judged
 
@@ -70,7 +71,7 @@ def test_the_same_reservation_comes_back_until_it_is_judged(live_study, coaches)
     first = next_assignment_for(coaches[0], live_study)
     assert next_assignment_for(coaches[0], live_study) == first
     with transaction.atomic():
-        complete_assignment(first.token, coaches[0])
+        complete_assignment(lock_assignment(first.token, coaches[0]))
     assert next_assignment_for(coaches[0], live_study) != first
 
 
@@ -97,7 +98,7 @@ def test_queries_are_interleaved(live_study, coaches):
         assignment = next_assignment_for(coaches[0], live_study)
         seen.append(assignment.item.query_id)
         with transaction.atomic():
-            complete_assignment(assignment.token, coaches[0])
+            complete_assignment(lock_assignment(assignment.token, coaches[0]))
     assert all(a != b for a, b in itertools.pairwise(seen))
 
 
@@ -123,7 +124,7 @@ def test_a_late_submission_is_accepted_while_the_item_still_needs_it(live_study,
     assignment = next_assignment_for(coaches[0], live_study)
     release_expired(now=timezone.now() + timedelta(hours=1))
     with transaction.atomic():
-        done = complete_assignment(assignment.token, coaches[0])
+        done = complete_assignment(lock_assignment(assignment.token, coaches[0]))
     assert done.created
     item = Item.objects.get(pk=assignment.item_id)
     assert (item.load, item.judgements_done) == (1, 1)
@@ -140,25 +141,25 @@ def test_a_late_submission_is_refused_once_others_filled_the_item(db):
     for coach in others:
         while (a := next_assignment_for(coach, study)) is not None:
             with transaction.atomic():
-                complete_assignment(a.token, coach)
+                complete_assignment(lock_assignment(a.token, coach))
     assert Item.objects.get(pk=target.item_id).judgements_done == 2
     with pytest.raises(ReservationLost, match="other coaches have since judged it"), transaction.atomic():
-        complete_assignment(target.token, late)
+        complete_assignment(lock_assignment(target.token, late))
 
 
 def test_submitting_twice_counts_once(live_study, coaches):
     assignment = next_assignment_for(coaches[0], live_study)
     with transaction.atomic():
-        assert complete_assignment(assignment.token, coaches[0]).created
+        assert complete_assignment(lock_assignment(assignment.token, coaches[0])).created
     with transaction.atomic():
-        assert not complete_assignment(assignment.token, coaches[0]).created
+        assert not complete_assignment(lock_assignment(assignment.token, coaches[0])).created
     assert Item.objects.get(pk=assignment.item_id).judgements_done == 1
 
 
 def test_a_coach_cannot_complete_another_coachs_reservation(live_study, coaches):
     assignment = next_assignment_for(coaches[0], live_study)
     with pytest.raises(ReservationLost), transaction.atomic():
-        complete_assignment(assignment.token, coaches[1])
+        complete_assignment(lock_assignment(assignment.token, coaches[1]))
 
 
 def test_the_database_refuses_over_assignment_and_double_judging(live_study, coaches):
@@ -181,7 +182,7 @@ def test_a_claim_costs_the_same_queries_in_a_small_and_a_large_study(db):
         build_items(study)
         first = next_assignment_for(coach, study)  # joins the study: creates the participation row
         with transaction.atomic():
-            complete_assignment(first.token, coach)
+            complete_assignment(lock_assignment(first.token, coach))
         with CaptureQueriesContext(connection) as ctx:
             next_assignment_for(coach, study)
         counts.append(len([q for q in ctx.captured_queries if "SAVEPOINT" not in q["sql"]]))

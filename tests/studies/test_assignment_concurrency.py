@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 from django.db import connection, transaction
 
-from studies.assignment import complete_assignment, next_assignment_for
+from studies.assignment import complete_assignment, lock_assignment, next_assignment_for
 from studies.items import build_items
 from studies.models import Assignment, Item, Study
 from tests.studies.conftest import make_coach, make_gallery
@@ -31,9 +31,9 @@ def test_concurrent_claims_never_over_assign_or_double_judge():
             start.wait()
             while (assignment := next_assignment_for(coach, study)) is not None:
                 with transaction.atomic():
-                    complete_assignment(assignment.token, coach)
+                    complete_assignment(lock_assignment(assignment.token, coach))
                     # A double submit racing the first must not count twice.
-                    complete_assignment(assignment.token, coach)
+                    complete_assignment(lock_assignment(assignment.token, coach))
         except BaseException as exc:
             errors.append(exc)
         finally:
