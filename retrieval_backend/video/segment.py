@@ -99,6 +99,11 @@ def check_segment(source: OpenVideo, start_s: float, end_s: float) -> None:
             f"segment {start_s:.3f}-{end_s:.3f} s is shorter than one frame ({source.frame_s:.3f} s at "
             f"{source.fps:g} fps); lengthen it: {source.uri}"
         )
+    if start_s + source.frame_s / 2 > source.duration_s + 1e-6:
+        raise VideoError(
+            f"segment starts at {start_s:.3f} s but the video lasts {source.duration_s:.3f} s; "
+            f"check the segment's start: {source.uri}"
+        )
     # Muxers round durations; a segment may end a frame past the stated length.
     if end_s > source.duration_s + source.frame_s + 0.05:
         raise VideoError(
@@ -126,13 +131,14 @@ def segment_frames(
 ) -> Iterator[av.VideoFrame | av.AudioFrame]:
     """Yield the segment's video frames (and, when asked, audio frames near it), in decoding order.
 
-    Video frames are those whose presentation time, measured from the stream's
-    start, falls in ``[start_s, end_s)`` with half a frame of tolerance either
-    side; their ``time`` keeps the stream's own clock. Audio frames are yielded
-    untrimmed from the seek point on: the caller cuts them to the sample. Decoding
-    stops once video is past the end (and audio, when asked, too). At the end the
-    decoded count is compared with the expected one, and ``TruncatedVideo`` is
-    raised when frames are missing.
+    Video frames are those shown mostly inside the segment: a frame displayed
+    from ``t`` to ``t + 1/fps`` (``t`` measured from the stream's start) belongs
+    when its middle lies in ``[start_s, end_s)``. Their ``time`` keeps the
+    stream's own clock. Audio frames are yielded untrimmed from the seek point
+    on: the caller cuts them to the sample. Decoding stops once video is past the
+    end (and audio, when asked, too). At the end the decoded count is compared
+    with the expected one, and ``TruncatedVideo`` is raised when frames are
+    missing.
     """
     check_segment(source, start_s, end_s)
     stats = source.stats
@@ -144,6 +150,7 @@ def segment_frames(
     # Audio decoded before the first video frame waits: if that frame shows the
     # seek landed late, decoding starts over and the waiting audio is dropped.
     pending_audio: list[av.AudioFrame] | None = []
+    retried = False
     packets = segment_packets(source, start_s, with_audio=with_audio)
     try:
         while not (video_done and audio_done):
@@ -167,8 +174,9 @@ def segment_frames(
                 if t is None:
                     continue
                 if pending_audio is not None:
-                    if t > lo + source.frame_s and start_s > 0 and stats.seeks == 1:
+                    if t > lo + source.frame_s and start_s > 0 and not retried:
                         # Landed after the start: seek further back once and start over.
+                        retried = True
                         packets = _reseek(source, offset + start_s, with_audio)
                         pending_audio.clear()
                         break

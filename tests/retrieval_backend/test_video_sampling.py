@@ -137,6 +137,7 @@ def test_it_detects_an_mp4_cut_in_half(make_video, tmp_path):
         (10.0, 14.0, "but the video lasts 12.000 s"),
         (float("nan"), 2.0, "must be numbers"),
         (5.0, 5.01, "shorter than one frame"),
+        (11.99, 12.03, "starts at 11.990 s but the video lasts 12.000 s"),
     ],
 )
 def test_it_rejects_a_segment_the_video_cannot_supply(coded_video, start_s, end_s, message):
