@@ -84,7 +84,14 @@ def main() -> None:
             assignment = next_assignment_for(coach, study)
         with CaptureQueriesContext(connection) as submit_queries:
             submit(coach, assignment.token, Answer(score=4))
-        print(f"SQL queries per claim: {len(claim_queries)}; per submit (claim excluded): {len(submit_queries)}")
+
+        def statements(ctx: CaptureQueriesContext) -> int:
+            return sum(1 for q in ctx.captured_queries if q["sql"] not in {"BEGIN", "COMMIT"})
+
+        print(
+            f"SQL queries per claim: {statements(claim_queries)} (+ BEGIN/COMMIT); "
+            f"per submit: {statements(submit_queries)} (+ BEGIN/COMMIT)"
+        )
 
         claims: list[int] = [0] * N_CLAIMERS
         latencies: list[list[float]] = [[] for _ in range(N_CLAIMERS)]
