@@ -78,9 +78,13 @@ def ensure_rendered(
     dst = rendered_path(cache_dir, sha256, start_s, end_s)
     if dst.is_file():
         return dst
-    dst.parent.mkdir(parents=True, exist_ok=True)
     lock_path = dst.with_name(f".{dst.name}.lock")
-    with open(lock_path, "ab") as lock:
+    try:
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        lock = open(lock_path, "ab")  # noqa: SIM115 - closed by the with block below
+    except OSError as exc:  # a full disk or a read-only cache folder
+        raise _render_error(exc, src_uri, start_s, end_s, dst) from None
+    with lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             if not dst.is_file():  # another process may have rendered it while we waited
