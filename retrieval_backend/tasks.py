@@ -40,6 +40,14 @@ def generate_candidates_chunk(self, chunk_id: int) -> str:
 
 
 @shared_task(autoretry_for=TRANSIENT_ERRORS, retry_backoff=True, max_retries=5)
+def probe_videos_chunk(chunk_id: int) -> str:
+    """Probe one chunk of imported videos (``import_gallery --probe async``; queue ``default``)."""
+    from retrieval_backend.importing.probing import probe_videos
+
+    return run_chunk(chunk_id, probe_videos)
+
+
+@shared_task(autoretry_for=TRANSIENT_ERRORS, retry_backoff=True, max_retries=5)
 def embed_clips_chunk(chunk_id: int) -> str:
     """Embed one chunk of gallery clips into a ``.npy`` shard (queue ``gpu``, by its name)."""
     from retrieval_backend.embedding import embed_chunk

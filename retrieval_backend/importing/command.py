@@ -1,0 +1,86 @@
+"""What ``import_gallery`` and ``import_queries`` share: their options, the run, the summary line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from retrieval_backend.importing.importer import ImportFailed, ImportOptions, ImportResult, ManifestImport
+from retrieval_backend.importing.videos import ProbeMode
+
+
+class ManifestCommand(BaseCommand):
+    importer_class: type[ManifestImport]
+    # Order of the counts in the summary line: (label, [count keys]).
+    summary_groups: list[tuple[str, list[str]]] = []
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("manifest", type=Path, help="a JSONL file; video paths are relative to its folder")
+        parser.add_argument(
+            "--probe",
+            choices=ProbeMode.CHOICES,
+            default=ProbeMode.SYNC,
+            help="sync (default): probe each new video here, checking segments against its duration; "
+            "none: trust the manifest, videos stay pending; async: import now and probe on Celery workers",
+        )
+        parser.add_argument(
+            "--skip-invalid",
+            action="store_true",
+            help="import the valid lines and write the rejected ones, with their reasons, to "
+            "MANIFEST.rejected.jsonl next to the input",
+        )
+        parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+        parser.add_argument(
+            "--wait", action="store_true", help="with --probe async: follow the probing job until it ends"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        progress = not options["no_progress"] and self.stderr.isatty()
+        import_options = ImportOptions(
+            probe=options["probe"],
+            skip_invalid=options["skip_invalid"],
+            probe_timeout_s=float(settings.VIDEO_PROBE_TIMEOUT_S),
+            allowed_roots=list(settings.VIDEO_ALLOWED_ROOTS),
+            progress_file=self.stderr if progress else None,
+        )
+        importer = self.importer_class(options["manifest"], import_options)
+        try:
+            result = importer.run()
+        except ImportFailed as exc:
+            raise CommandError(str(exc)) from None
+        self.stdout.write(self.summary(importer, result))
+        if result.job_id is not None and options["wait"]:
+            self._follow(result.job_id, progress)
+
+    def summary(self, importer: ManifestImport, result: ImportResult) -> str:
+        parts = []
+        for label, keys in self.summary_groups:
+            counts = ", ".join(f"{result.counts.get(key, 0)} {key.split()[-1]}" for key in keys)
+            parts.append(f"{label} {counts}")
+        line = f"imported {importer.path.name}: " + "; ".join(parts)
+        if result.rejected_path is not None:
+            line += f"; {result.rejected} line(s) rejected"
+            if result.rejected:
+                line += f", written with their reasons to {result.rejected_path}"
+        if result.job_id is not None:
+            line += (
+                f"\nprobing on workers: job {result.job_id} (watch it in the admin; "
+                f"`manage.py resume_job {result.job_id}` if a worker dies)"
+            )
+        elif importer.options.probe == ProbeMode.NONE:
+            line += "\nvideos were not probed (--probe none): they stay pending until probed"
+        return line
+
+    def _follow(self, job_id: int, progress: bool) -> None:
+        from retrieval_backend.jobs import follow_job
+        from retrieval_backend.models import Job
+
+        job = follow_job(Job.objects.get(pk=job_id), self.stderr, progress=progress)
+        self.stdout.write(f"job {job_id}: {job.status}, {job.done}/{job.total} probed, {job.error_count} error(s)")
+        for error in job.errors:
+            self.stdout.write(f"  {error.get('item')}: {error.get('error')}")
+        if job.status != Job.Status.DONE:
+            raise CommandError(f"the probing job {job_id} ended {job.status}: {job.message}")
