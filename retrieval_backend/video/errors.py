@@ -8,12 +8,12 @@ class VideoError(Exception):
 
 
 class VideoNotFound(VideoError):
-    pass
+    """The path names no file: fix the path or copy the video there."""
 
 
 class NotAVideo(VideoError):
-    pass
+    """The file is there but holds no usable video: empty, text, or bytes FFmpeg can't read."""
 
 
 class TruncatedVideo(VideoError):
-    pass
+    """The file looks like a video but frames are missing: cut short in transfer, or damaged."""
