@@ -11,6 +11,7 @@ import csv
 from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 
 import numpy as np
@@ -45,8 +46,14 @@ class Comparisons:
     queries: list[str] | None
 
 
-def _rows(path: Path, required: Sequence[str], optional: Sequence[str] = ()) -> Iterator[tuple[int, dict[str, str]]]:
-    """(line number, {column: stripped text}) for each non-blank data row."""
+def _rows(
+    path: Path, required: Sequence[str], optional: Sequence[str] = (), present: list[str] | None = None
+) -> Iterator[tuple[int, tuple[str, ...]]]:
+    """(line number, cells of the required then optional columns) for each data row; absent optional columns read "".
+
+    The optional columns the header has are appended to ``present`` once the header is read. Cells are
+    not stripped here: callers strip only what they use, which matters at a million rows.
+    """
     try:
         handle = path.open(newline="", encoding="utf-8-sig")
     except FileNotFoundError:
@@ -69,13 +76,20 @@ def _rows(path: Path, required: Sequence[str], optional: Sequence[str] = ()) -> 
                     f"{path}: the header lacks column(s) {', '.join(missing)}; expected {','.join(required)}{also}, "
                     f"found {','.join(columns) or 'nothing'}"
                 )
-            wanted = {name: columns.index(name) for name in (*required, *optional) if name in columns}
+            if present is not None:
+                present.extend(name for name in optional if name in columns)
+            # An absent optional column reads from one extra empty cell appended to every row.
+            width = len(columns)
+            indices = [columns.index(name) if name in columns else width for name in (*required, *optional)]
+            pick = itemgetter(*indices)
+            padding = [""]
             for row in reader:
-                if not any(cell.strip() for cell in row):
-                    continue
-                if len(row) < len(columns):
-                    row = row + [""] * (len(columns) - len(row))
-                yield reader.line_num, {name: row[index].strip() for name, index in wanted.items()}
+                if len(row) < width:
+                    if not row:
+                        continue  # a blank line
+                    row = row + [""] * (width - len(row))
+                cells = pick(row + padding) if width in indices else pick(row)
+                yield reader.line_num, cells if isinstance(cells, tuple) else (cells,)
         except csv.Error as error:
             raise RatingsFileError(f"{path}, line {reader.line_num}: not valid CSV ({error})") from None
         except UnicodeDecodeError:
@@ -90,9 +104,11 @@ def read_long_ratings(path: Path) -> LongRatings:
     value_index: dict[str, int] = {}
     value_lines: list[int] = []
     missing = 0
-    for line, row in _rows(path, ("unit", "rater", "value")):
-        unit, rater, value = row["unit"], row["rater"], row["value"]
+    for line, (unit, rater, value) in _rows(path, ("unit", "rater", "value")):
+        unit, rater, value = unit.strip(), rater.strip(), value.strip()
         if not unit or not rater:
+            if not (unit or rater or value):
+                continue  # a row of empty cells
             raise RatingsFileError(f"{path}, line {line}: every row needs a unit and a rater")
         if not value:
             missing += 1
@@ -163,11 +179,12 @@ def read_comparisons(path: Path) -> Comparisons:
     b: list[str] = []
     winner: list[str] = []
     queries: list[str] = []
-    has_query = None
-    for line, row in _rows(path, ("a", "b", "winner"), ("query",)):
-        if has_query is None:
-            has_query = "query" in row
-        first, second, won = row["a"], row["b"], row["winner"]
+    present: list[str] = []
+    for line, cells in _rows(path, ("a", "b", "winner"), ("query",), present):
+        first, second, won, query = (cell.strip() for cell in cells)
+        if not (first or second or won or query):
+            continue  # a row of empty cells
+        has_query = "query" in present
         if not first or not second or not won:
             raise RatingsFileError(f"{path}, line {line}: every row needs a, b and winner")
         if first == second:
@@ -176,13 +193,13 @@ def read_comparisons(path: Path) -> Comparisons:
             raise RatingsFileError(
                 f"{path}, line {line}: winner {won!r} must be {first!r}, {second!r}, 'tie' or 'neither'"
             )
-        if has_query and not row["query"]:
+        if has_query and not query:
             raise RatingsFileError(f"{path}, line {line}: the query column is empty (fill it or drop the column)")
         a.append(first)
         b.append(second)
         winner.append(won)
         if has_query:
-            queries.append(row["query"])
+            queries.append(query)
     if not a:
         raise RatingsFileError(f"{path} has no comparisons")
-    return Comparisons(a=a, b=b, winner=winner, queries=queries if has_query else None)
+    return Comparisons(a=a, b=b, winner=winner, queries=queries if "query" in present else None)
