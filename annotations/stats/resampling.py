@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-#: Resamples per block when weights are materialised, so memory stays near 64 MB whatever the size.
+#: Cells (resamples x groups) materialised at a time, so memory stays near 64 MB whatever the size.
 _BLOCK_CELLS = 8_000_000
 
 
@@ -26,7 +26,7 @@ def resample_weights(rng: np.random.Generator, frequency: np.ndarray, n_resample
     n_groups = frequency.size
     if n_groups * 8 <= n_clusters:
         return rng.multinomial(n_clusters, frequency / n_clusters, size=n_resamples).astype(np.float64)
-    # Identical units were not merged (every group is one cluster): draw groups directly.
+    # Otherwise draw clusters; where every group is a single cluster the draw is the group itself.
     group_of_cluster = None if n_groups == n_clusters else np.repeat(np.arange(n_groups), frequency)
     weights = np.empty((n_resamples, n_groups), dtype=np.float64)
     # A few resamples at a time keep the scatter of bincount within the processor's caches.
