@@ -21,26 +21,33 @@ _PROFILE = 16
 
 
 def appearance_motion_descriptor(frames: torch.Tensor) -> torch.Tensor:
-    """(B, T, H, W, 3) uint8 frames -> (B, 256) float32 unit vectors."""
-    x = frames.permute(0, 1, 4, 2, 3).float().div_(255.0)  # B, T, 3, H, W
-    batch, steps = x.shape[:2]
+    """(B, T, H, W, 3) uint8 frames -> (B, 256) float32 unit vectors.
 
+    Meant for small frames (the backend samples them at 32x24, letting FFmpeg's
+    scaler do the averaging): the histogram is one ``bincount`` over the uint8
+    pixels, and everything else works on the small frames directly.
+    """
+    batch, steps = frames.shape[:2]
+    device = frames.device
+
+    # Colour histogram: the top 4 bits of each channel, all clips counted in one pass.
+    offsets = torch.arange(batch, device=device).view(batch, 1, 1, 1, 1) * (3 * _BINS)
+    offsets = offsets + torch.arange(3, device=device).view(1, 1, 1, 1, 3) * _BINS
+    codes = (frames >> 4).long() + offsets
+    histogram = torch.bincount(codes.flatten(), minlength=batch * 3 * _BINS).view(batch, 3 * _BINS).float()
+    histogram = (histogram / max(1, frames[0].numel() // 3)).sqrt()
+
+    x = frames.permute(0, 1, 4, 2, 3).float().div_(255.0)  # B, T, 3, H, W
     layout = F.adaptive_avg_pool2d(x.mean(1), _GRID).flatten(1)
     layout = layout - layout.mean(1, keepdim=True)
-
-    bins = (x.clamp(0, 1) * (_BINS - 0.001)).long()
-    bins = bins + (_BINS * torch.arange(3, device=x.device)).view(1, 1, 3, 1, 1)
-    histogram = torch.zeros(batch, 3 * _BINS, device=x.device)
-    histogram.scatter_add_(1, bins.flatten(1), torch.ones_like(bins.flatten(1), dtype=histogram.dtype))
-    histogram = (histogram / max(1, bins[0].numel() // 3)).sqrt()
 
     if steps > 1:
         difference = (x[:, 1:] - x[:, :-1]).abs().mean(2)  # B, T-1, H, W
         where = F.adaptive_avg_pool2d(difference.mean(1, keepdim=True), _GRID).flatten(1)
         when = F.interpolate(difference.mean((2, 3)).unsqueeze(1), size=_PROFILE, mode="linear").squeeze(1)
     else:
-        where = torch.zeros(batch, _GRID[0] * _GRID[1], device=x.device)
-        when = torch.zeros(batch, _PROFILE, device=x.device)
+        where = torch.zeros(batch, _GRID[0] * _GRID[1], device=device)
+        when = torch.zeros(batch, _PROFILE, device=device)
 
     blocks = [F.normalize(block, dim=1) for block in (layout, histogram, where, when)]
     return F.normalize(torch.cat(blocks, dim=1), dim=1)

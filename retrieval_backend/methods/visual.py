@@ -45,7 +45,7 @@ class VisualBackend(RetrievalBackend):
         "module": '"package.module:Class" to build before loading a state dict',
         "module_kwargs": "keyword arguments for that class (an object)",
         "frames": "frames sampled per clip (default 16)",
-        "size": "[height, width] of the sampled frames (default [112, 112]; the baseline uses [64, 64])",
+        "size": "[height, width] of the sampled frames (default [112, 112]; the baseline uses [24, 32])",
         "layout": '"BTCHW" (default) or "BCTHW": the tensor layout the encoder expects',
         "mean": "per-channel mean subtracted from the [0, 1] frames, e.g. [0.45, 0.45, 0.45]",
         "std": "per-channel standard deviation the frames are divided by",
@@ -69,7 +69,7 @@ class VisualBackend(RetrievalBackend):
         kwargs = params.get("module_kwargs", {})
         if not isinstance(kwargs, dict):
             raise BackendParamsError(f"module_kwargs must be an object of keyword arguments, not {kwargs!r}.")
-        size = params.get("size", [112, 112] if checkpoint else [64, 64])
+        size = params.get("size", [112, 112] if checkpoint else [24, 32])
         if (
             not isinstance(size, list | tuple)
             or len(size) != 2
