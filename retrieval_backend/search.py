@@ -22,6 +22,8 @@ import faiss
 import numpy as np
 
 _ADD_BLOCK = 65536
+# From this many queries on, FAISS's batched search beats a numpy matrix product (see exact_top_k).
+_FAISS_MIN_QUERIES = 20
 _HASH_CHUNK = 1 << 22
 
 
@@ -166,7 +168,12 @@ class ClipIndex:
         if len(queries) == 0 or self.n == 0 or k <= 0:
             return scores, found
         if sports is None:
-            params = faiss.SearchParametersHNSW(efSearch=max(ef_search, k)) if self.kind == "hnsw" else None
+            if self.kind == "flat":
+                kk = min(k, self.n)
+                scores[:, :kk], rows = exact_top_k(self.vectors, queries, kk)
+                found[:, :kk] = self.ids[rows]
+                return scores, found
+            params = faiss.SearchParametersHNSW(efSearch=max(ef_search, k))
             distances, labels = self.index.search(queries, k, params=params)
             valid = labels >= 0
             scores[valid], found[valid] = distances[valid], labels[valid]
@@ -178,8 +185,7 @@ class ClipIndex:
             if end == start:
                 continue
             kk = min(k, end - start)
-            block = self.vectors[start:end]
-            distances, labels = faiss.knn(queries[rows], block, kk, metric=faiss.METRIC_INNER_PRODUCT)
+            distances, labels = exact_top_k(self.vectors[start:end], queries[rows], kk)
             scores[rows, :kk] = distances
             found[rows, :kk] = self.ids[start + labels]
         return scores, found
@@ -196,6 +202,26 @@ class ClipIndex:
         selector = faiss.IDSelectorRange(start, end)
         distances, rows = self._flat.search(queries, k, params=faiss.SearchParameters(sel=selector))
         return distances, np.where(rows >= 0, self.ids[np.maximum(rows, 0)], -1)
+
+
+def exact_top_k(vectors: np.ndarray, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Exact inner-product top ``k`` (scores, row numbers), best first; ties go to the lower row.
+
+    FAISS splits a search across threads by query, so below its BLAS threshold
+    (20 queries) one query runs on one core; a BLAS matrix-vector product uses
+    them all. Few queries therefore go through numpy, many through FAISS (BLAS
+    plus a fused heap), whichever the search benchmark found faster.
+    """
+    if len(queries) >= _FAISS_MIN_QUERIES:
+        return faiss.knn(queries, vectors, k, metric=faiss.METRIC_INNER_PRODUCT)
+    scores = queries @ vectors.T
+    if k < scores.shape[1]:
+        top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    else:
+        top = np.broadcast_to(np.arange(scores.shape[1]), scores.shape).copy()
+    top_scores = np.take_along_axis(scores, top, axis=1)
+    order = np.lexsort((top, -top_scores), axis=1)
+    return np.take_along_axis(top_scores, order, axis=1), np.take_along_axis(top, order, axis=1)
 
 
 def meta_path_for(path: Path) -> Path:

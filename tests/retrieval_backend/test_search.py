@@ -33,10 +33,11 @@ def queries_for(rng_seed: int, n: int = 40) -> np.ndarray:
     return queries / np.linalg.norm(queries, axis=1, keepdims=True)
 
 
-def test_exact_search_matches_brute_force_neighbours_and_scores(gallery):
+@pytest.mark.parametrize("n_queries", [1, 40])  # the numpy path for a few queries, FAISS for batches
+def test_exact_search_matches_brute_force_neighbours_and_scores(gallery, n_queries):
     ids, sports, vectors = gallery
     index = ClipIndex.build(ids, sports, vectors)
-    queries = queries_for(1)
+    queries = queries_for(1, n=n_queries)
     scores, found = index.search(queries, K)
     expected_scores, expected_ids = brute_force(vectors, ids, queries, K)
     np.testing.assert_array_equal(found, expected_ids)
@@ -48,6 +49,7 @@ def test_sport_restricted_search_matches_brute_force_over_that_sport(gallery):
     index = ClipIndex.build(ids, sports, vectors)
     queries = queries_for(2)
     query_sports = np.arange(len(queries)) % 5 + 1
+    query_sports[:25] = 4  # one sport with enough queries for the FAISS path, the others on the numpy path
     scores, found = index.search(queries, K, sports=query_sports)
     for i, sport in enumerate(query_sports):
         mine = sports == sport
