@@ -27,7 +27,8 @@ run: install
 	@echo "  researcher: researcher / coachbench-demo   (admin: http://127.0.0.1:$${PORT:-8000}/admin/)"
 	@echo "  coaches:    coach1, coach2, coach3 / coachbench-demo"
 	@echo
-	$(VENV)/bin/honcho -f platform/Procfile.embedded start
+	@# The Procfile names `python` and `celery`: the virtual environment's, not whatever is first on PATH.
+	PATH="$(abspath $(VENV))/bin:$$PATH" $(VENV)/bin/honcho -f platform/Procfile.embedded start
 
 test: install
 	@mkdir -p var
