@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -39,12 +39,14 @@ class ManifestCommand(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         progress = not options["no_progress"] and self.stderr.isatty()
+        # The raw stream: OutputWrapper ends every write with a newline, which breaks a redrawn bar.
+        bar_stream = self.stderr._out
         import_options = ImportOptions(
             probe=options["probe"],
             skip_invalid=options["skip_invalid"],
             probe_timeout_s=float(settings.VIDEO_PROBE_TIMEOUT_S),
             allowed_roots=list(settings.VIDEO_ALLOWED_ROOTS),
-            progress_file=self.stderr if progress else None,
+            progress_file=bar_stream if progress else None,
         )
         importer = self.importer_class(options["manifest"], import_options)
         try:
@@ -53,7 +55,7 @@ class ManifestCommand(BaseCommand):
             raise CommandError(str(exc)) from None
         self.stdout.write(self.summary(importer, result))
         if result.job_id is not None and options["wait"]:
-            self._follow(result.job_id, progress)
+            self._follow(result.job_id, bar_stream if progress else None)
 
     def summary(self, importer: ManifestImport, result: ImportResult) -> str:
         parts = []
@@ -74,11 +76,11 @@ class ManifestCommand(BaseCommand):
             line += "\nvideos were not probed (--probe none): they stay pending until probed"
         return line
 
-    def _follow(self, job_id: int, progress: bool) -> None:
+    def _follow(self, job_id: int, bar_stream: TextIO | None) -> None:
         from retrieval_backend.jobs import follow_job
         from retrieval_backend.models import Job
 
-        job = follow_job(Job.objects.get(pk=job_id), self.stderr, progress=progress)
+        job = follow_job(Job.objects.get(pk=job_id), bar_stream or self.stderr._out, progress=bar_stream is not None)
         self.stdout.write(f"job {job_id}: {job.status}, {job.done}/{job.total} probed, {job.error_count} error(s)")
         for error in job.errors:
             self.stdout.write(f"  {error.get('item')}: {error.get('error')}")

@@ -106,7 +106,8 @@ class ManifestImport(abc.ABC, Generic[Entry]):
     def run(self) -> ImportResult:
         if not self.path.is_file():
             raise ImportFailed(f"there is no manifest file at {self.path}")
-        for entries in self._batches("checking", first_pass=True):
+        checking = "checking and probing" if self.options.probe == ProbeMode.SYNC else "checking"
+        for entries in self._batches(checking, first_pass=True):
             self.check_batch(entries)
         if self.issues and not self.options.skip_invalid:
             raise ImportFailed(self._failure_message(), self.issues)
