@@ -62,6 +62,10 @@ class Command(BaseCommand):
         if not wait:
             self.stdout.write(f"follow it in the admin, or stop it with: manage.py cancel_job {job.pk}")
             return
+        self.stdout.write(
+            "following it until it ends (needs a running worker: celery -A config worker -Q default); "
+            "Ctrl-C stops following, not the job."
+        )
         started = time.monotonic()
         try:
             job = follow_job(job, self.stderr)
