@@ -259,7 +259,9 @@ def _assemble(job: Job, row: EmbeddingIndex) -> int:
         vectors[:n_base], ids[:n_base], clip_sports[:n_base] = base.vectors, base.ids, base.sports
         del base  # its storage is released before the new index copies the vectors in
     offset, at = n_base, 0
-    for shard in new_vectors:
+    new_vectors.reverse()
+    while new_vectors:
+        shard = new_vectors.pop()  # each shard is released once copied: one copy of the vectors at a time
         mask = keep[at : at + len(shard)]
         kept = shard[mask]
         vectors[offset : offset + len(kept)] = kept
