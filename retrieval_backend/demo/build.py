@@ -119,17 +119,20 @@ def build_demo(folder: str | Path, *, force: bool = False, workers: int | None =
         # spawn, not fork: the caller may hold database connections a forked child must not share.
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            list(pool.map(_render_job, [folder] * len(jobs), [kind for kind, _ in jobs], [i for _, i in jobs]))
+            list(pool.map(render_one, [folder] * len(jobs), [kind for kind, _ in jobs], [i for _, i in jobs]))
     else:
         for kind, index in jobs:
-            _render_job(folder, kind, index)
+            render_one(folder, kind, index)
     gallery = _write_jsonl(folder / GALLERY_MANIFEST, [gallery_line(v) for v in videos])
     queries_path = _write_jsonl(folder / QUERIES_MANIFEST, [query_line(q) for q in queries])
     return DemoFiles(folder=folder, gallery_manifest=gallery, queries_manifest=queries_path, rendered=len(jobs))
 
 
-def _render_job(folder: Path, kind: str, index: int) -> None:
-    """Render one gallery video or query recording, named by its place in the catalogue (cheap to pickle)."""
+def render_one(folder: Path, kind: str, index: int) -> None:
+    """Render one gallery video (``kind`` "gallery") or query recording ("query"), by its place in the catalogue.
+
+    Named by position rather than passed as an object, so a worker process gets a cheap argument to unpickle.
+    """
     if kind == "gallery":
         video = gallery_videos()[index]
         takes = [take for clip in video.clips for take in clip.takes]
