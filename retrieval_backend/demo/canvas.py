@@ -84,7 +84,7 @@ class Canvas:
     def _paint(self, box: tuple[np.ndarray, np.ndarray], distance: np.ndarray, radius: float, colour: Colour) -> None:
         ys, xs = box
         # One pixel of soft edge: coverage falls from 1 to 0 across the boundary.
-        coverage = radius + 0.5 - np.broadcast_to(distance, (ys.shape[0], xs.shape[1]))
+        coverage = radius + 0.5 - distance
         np.maximum(coverage, 0.0, out=coverage)
         np.minimum(coverage, 1.0, out=coverage)
         r0, c0 = int(ys[0, 0]), int(xs[0, 0])
