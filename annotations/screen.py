@@ -1,0 +1,105 @@
+"""What a coach sees of an assignment: screen sides, never clips, methods or ranks.
+
+A coach's page names videos only by their place on the screen: the query on top,
+one clip (Likert) or a left and a right clip (pairwise). This module is the one
+place that maps those places back to stored rows, through ``Item.swapped``, so
+the templates and the clip URLs can stay blind by construction.
+
+Watch times come back from the page by screen side too; they are stored by the
+item's own terms (``query``, ``a``, ``b``), as ``annotations.judging`` expects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from retrieval_backend.models import Clip, MistakeQuery, Video
+from studies.models import Assignment, Item
+
+QUERY, LEFT, RIGHT, CLIP = "query", "left", "right", "clip"
+PAIRWISE_SIDES = (QUERY, LEFT, RIGHT)
+LIKERT_SIDES = (QUERY, CLIP)
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One playable stretch of a video, as the clip URL serves it."""
+
+    video: Video
+    start_s: float
+    end_s: float
+    narration: str = ""
+
+    @property
+    def duration_ms(self) -> int:
+        return round((self.end_s - self.start_s) * 1000)
+
+
+def sides_of(item: Item) -> tuple[str, ...]:
+    return PAIRWISE_SIDES if item.kind == Item.Kind.PAIRWISE else LIKERT_SIDES
+
+
+def stored_key(item: Item, side: str) -> str:
+    """The item's own name for a screen side: ``query``, ``a`` or ``b``."""
+    if side == QUERY:
+        return "query"
+    if side == CLIP:
+        return "a"
+    # clip_a is on the right when the item is swapped.
+    return ("b" if item.swapped else "a") if side == LEFT else ("a" if item.swapped else "b")
+
+
+def segment_for(item: Item, side: str) -> Segment | None:
+    """The segment shown at ``side`` of ``item``, or None when the item has no such side."""
+    if side not in sides_of(item):
+        return None
+    if side == QUERY:
+        query: MistakeQuery = item.query
+        return Segment(query.video, query.start_s, query.end_s)
+    clip: Clip | None = item.clip_a if stored_key(item, side) == "a" else item.clip_b
+    if clip is None:
+        return None
+    return Segment(clip.video, clip.start_s, clip.end_s, clip.narration)
+
+
+def watch_by_stored_key(item: Item, watch_by_side: dict[str, int]) -> dict[str, int]:
+    """Map ``{"left": ms, ...}`` reported by the page to ``{"a": ms, ...}`` for the judgement."""
+    sides = sides_of(item)
+    return {stored_key(item, side): ms for side, ms in watch_by_side.items() if side in sides}
+
+
+def watch_tolerance_ms(duration_ms: int) -> int:
+    """How far short of a clip's length a reported watch may fall and still count as watched in full.
+
+    The page counts media time between ``timeupdate`` events, and a rendered clip
+    can be a frame shorter than its nominal length; a tenth of the clip, between
+    150 and 500 ms, absorbs both without letting a coach skip a real part of it.
+    """
+    return max(150, min(500, duration_ms // 10))
+
+
+def unwatched_sides(item: Item, watch_by_side: dict[str, int]) -> list[str]:
+    """The screen sides whose reported watch time falls short of the segment's length."""
+    short = []
+    for side in sides_of(item):
+        segment = segment_for(item, side)
+        if segment is None:
+            continue
+        needed = segment.duration_ms - watch_tolerance_ms(segment.duration_ms)
+        if watch_by_side.get(side, 0) < needed:
+            short.append(side)
+    return short
+
+
+SIDE_NAMES = {QUERY: "the athlete's execution", LEFT: "the left clip", RIGHT: "the right clip", CLIP: "the clip"}
+
+
+def assignment_screen_rows():
+    """The related rows a task page needs, fetched in one query with the assignment."""
+    return Assignment.objects.select_related(
+        "study",
+        "item__query__video",
+        "item__query__sport",
+        "item__clip_a__video",
+        "item__clip_b__video",
+    )

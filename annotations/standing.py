@@ -1,0 +1,133 @@
+"""A coach's standing in their studies: which they may open, how far they are, and why they are done.
+
+Nothing here reserves an item: the home page and the done page only read. The
+assignment engine (``studies.assignment``) is the one place that hands items out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.cache import cache
+from django.db.models import F
+
+from studies.assignment import is_eligible
+from studies.models import Item, Participation, Study
+
+# Studies a coach may see: open ones, and closed ones so old links explain themselves.
+VISIBLE = (Study.Status.LIVE, Study.Status.PAUSED, Study.Status.CLOSED)
+LISTED = (Study.Status.LIVE, Study.Status.PAUSED)
+# The open-items count is for a progress bar, not an invariant: a minute old is fine,
+# and it keeps a COUNT over a 100,000-item study off every page view.
+OPEN_ITEMS_CACHE_S = 60
+
+
+@dataclass(frozen=True)
+class Progress:
+    done: int
+    total: int
+    # True when ``total`` is the coach's quota; otherwise it is done + the study's open items.
+    is_quota: bool
+
+    @property
+    def percent(self) -> int:
+        return 100 if self.total <= 0 else min(100, round(100 * self.done / self.total))
+
+    @property
+    def text(self) -> str:
+        if self.is_quota:
+            return f"{self.done} of {self.total} done"
+        return f"{self.done} judged · about {self.total - self.done} open"
+
+
+@dataclass(frozen=True)
+class StudyCard:
+    study: Study
+    progress: Progress
+    started: bool
+    holding: bool  # an item is reserved for the coach right now
+
+
+@dataclass(frozen=True)
+class DoneReason:
+    title: str
+    message: str
+    # Whether looking again can find an item (other coaches' reservations expire).
+    can_retry: bool
+
+
+def open_items(study: Study) -> int:
+    """Items in the study that still need a judgement or a reservation, counted at most once a minute."""
+    key = f"coachbench:open-items:{study.pk}"
+    count = cache.get(key)
+    if count is None:
+        count = Item.objects.filter(study=study, load__lt=F("needed")).count()
+        cache.set(key, count, OPEN_ITEMS_CACHE_S)
+    return count
+
+
+def progress_for(study: Study, done: int) -> Progress:
+    if study.quota_per_coach:
+        return Progress(done, study.quota_per_coach, is_quota=True)
+    return Progress(done, done + open_items(study), is_quota=False)
+
+
+def may_open(study: Study, coach: AbstractBaseUser, participation: Participation | None) -> bool:
+    """Eligibility as the assignment engine decides it: fixed at joining, by rule before that."""
+    if participation is not None:
+        return participation.eligible
+    return is_eligible(study, coach)
+
+
+def coach_studies(coach: AbstractBaseUser) -> list[StudyCard]:
+    """Live and paused studies the coach may judge, with their progress, newest first."""
+    studies = list(Study.objects.filter(status__in=LISTED).order_by("-published", "-created"))
+    participations = {
+        p.study_id: p for p in Participation.objects.filter(coach=coach, study__in=[s.pk for s in studies])
+    }
+    cards = []
+    for study in studies:
+        participation = participations.get(study.pk)
+        if not may_open(study, coach, participation):
+            continue
+        done = participation.done_count if participation else 0
+        cards.append(
+            StudyCard(
+                study=study,
+                progress=progress_for(study, done),
+                started=participation is not None,
+                holding=bool(participation and participation.current_id),
+            )
+        )
+    return cards
+
+
+def done_reason(study: Study, coach: AbstractBaseUser) -> DoneReason:
+    """Why the coach has nothing to judge in ``study`` now, worked out without reserving anything."""
+    if study.status == Study.Status.CLOSED:
+        return DoneReason(
+            "This study has closed", "The study team has closed it. Thank you for your judgements.", False
+        )
+    if study.status == Study.Status.PAUSED:
+        return DoneReason(
+            "This study is paused",
+            "The study team has paused it for now. Your progress is kept; come back when they resume it.",
+            True,
+        )
+    participation = Participation.objects.filter(study=study, coach=coach).first()
+    if participation is not None and not participation.eligible:
+        return DoneReason("Not open to you", "You are not among the coaches this study is looking for.", False)
+    quota = study.quota_per_coach
+    if quota and participation is not None and participation.done_count >= quota:
+        return DoneReason(
+            "You have reached your quota",
+            f"You have judged your {quota} items for this study. Thank you!",
+            False,
+        )
+    return DoneReason(
+        "Nothing left for you right now",
+        "Every remaining item is judged or held by other coaches. Items come back when a reservation "
+        "expires, so look again later.",
+        True,
+    )

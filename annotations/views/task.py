@@ -1,0 +1,139 @@
+"""The task page: one item to judge, and the submit that swaps in the next one.
+
+With htmx the form posts in the background and the answer is the next task's
+markup (``HX-Push-Url`` keeps the address bar on the item shown); without
+JavaScript the form posts and the browser is redirected (POST, redirect, GET).
+Both paths run the same code below; only the last step differs.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from annotations import breaks
+from annotations.judging import Answer, JudgementError, submit
+from annotations.posted_answer import read_answer
+from annotations.screen import SIDE_NAMES, assignment_screen_rows, unwatched_sides, watch_by_stored_key
+from annotations.standing import progress_for
+from annotations.views.screen_context import screen_context
+from annotations.views.studies import render_done
+from studies.assignment import AssignmentError, next_assignment_for
+from studies.models import Assignment, Participation, Study
+
+# Studies whose answers judging.submit still records.
+ANSWERABLE = (Study.Status.LIVE, Study.Status.PAUSED)
+
+
+def _held(request: HttpRequest, token: str) -> Assignment:
+    """The coach's own assignment; anyone else's token is a 404, so tokens can't be probed."""
+    assignment = assignment_screen_rows().filter(token=token, coach=request.user).first()
+    if assignment is None:
+        raise Http404("No such item is reserved for you.")
+    return assignment
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def task(request: HttpRequest, token: str) -> HttpResponse:
+    assignment = _held(request, token)
+    if request.method == "POST":
+        return _submit(request, assignment)
+    if assignment.status != Assignment.Status.RESERVED or assignment.study.status not in ANSWERABLE:
+        # Answered already (a reload after submitting, the back button) or given back: move on.
+        return redirect("coach:continue", slug=assignment.study.slug)
+    return render_task(request, assignment)
+
+
+def render_task(
+    request: HttpRequest,
+    assignment: Assignment,
+    *,
+    answer: Answer | None = None,
+    error: str = "",
+    status: int = 200,
+    just_saved: bool = False,
+) -> HttpResponse:
+    study = assignment.study
+    done = (
+        Participation.objects.filter(study=study, coach=request.user).values_list("done_count", flat=True).first() or 0
+    )
+    context = screen_context(assignment, answer)
+    context.update(
+        {
+            "task_url": reverse("coach:task", kwargs={"token": assignment.token}),
+            "progress": progress_for(study, done),
+            "break_due": breaks.break_due(request.session, study),
+            "error": error,
+            "just_saved": just_saved,
+        }
+    )
+    template = "annotations/task.html#task-panel" if request.htmx else "annotations/task.html"
+    return render(request, template, context, status=status)
+
+
+def _submit(request: HttpRequest, assignment: Assignment) -> HttpResponse:
+    study, item = assignment.study, assignment.item
+    if assignment.status == Assignment.Status.DONE or study.status not in ANSWERABLE:
+        # The same form sent twice (a double click, a resent POST): its answer is already recorded.
+        return _advance(request, study, just_saved=False)
+    posted = read_answer(request.POST, item, study)
+    answer = posted.answer
+    if posted.problem:
+        return render_task(request, assignment, answer=answer, error=posted.problem, status=422)
+    if study.require_full_watch and not answer.flag:
+        short = unwatched_sides(item, posted.watch_by_side)
+        if short:
+            names = " and ".join(SIDE_NAMES[side] for side in short)
+            error = (
+                f"This study asks you to play every video to its end before answering. Still to watch: {names}. "
+                "If a video does not play, flag the item instead."
+            )
+            return render_task(request, assignment, answer=answer, error=error, status=422)
+    answer = Answer(
+        choice=answer.choice,
+        score=answer.score,
+        rationale=answer.rationale,
+        flag=answer.flag,
+        watch_ms=watch_by_stored_key(item, posted.watch_by_side),
+    )
+    try:
+        _, created = submit(request.user, assignment.token, answer)
+    except JudgementError as exc:
+        return render_task(request, assignment, answer=answer, error=str(exc), status=422)
+    except AssignmentError as exc:
+        # The reservation lapsed and others judged the item meanwhile: say so, and go on.
+        messages.warning(request, str(exc))
+        return _advance(request, study, just_saved=False)
+    if created:
+        breaks.record_judged(request.session, study)
+    return _advance(request, study, just_saved=created)
+
+
+def _advance(request: HttpRequest, study: Study, *, just_saved: bool) -> HttpResponse:
+    """After a submit: the next item (htmx swap or redirect), or the done page when there is none."""
+    try:
+        following = next_assignment_for(request.user, study)
+    except AssignmentError:
+        following = None
+    if following is None:
+        if request.htmx:
+            return render_done(request, study)
+        return _see_other(reverse("coach:done", kwargs={"slug": study.slug}))
+    url = reverse("coach:task", kwargs={"token": following.token})
+    if not request.htmx:
+        return _see_other(url)
+    response = render_task(request, assignment_screen_rows().get(pk=following.pk), just_saved=just_saved)
+    response["HX-Push-Url"] = url
+    return response
+
+
+def _see_other(url: str) -> HttpResponseRedirect:
+    """303: the browser follows a POST's redirect with a GET, and a reload doesn't resend the form."""
+    response = HttpResponseRedirect(url)
+    response.status_code = 303
+    return response

@@ -1,0 +1,37 @@
+"""The videos of a task, by screen side: ``/task/<token>/query.mp4``, ``left.mp4``, ``right.mp4``, ``clip.mp4``.
+
+These URLs are the only way a coach's browser reaches video. They name an
+assignment and a place on the screen, never a clip, and they answer only the
+coach who holds the assignment; anyone else, logged in or not, gets the same
+404 as for a token that never existed. Answered assignments keep playing, so
+the coach can watch again while revising an answer.
+"""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest, HttpResponseBase
+from django.views.decorators.http import require_safe
+
+from annotations.screen import assignment_screen_rows, segment_for
+from retrieval_backend.playback import segment_response
+from studies.models import Assignment
+
+
+@require_safe
+def task_video(request: HttpRequest, token: str, side: str) -> HttpResponseBase:
+    # A 404 rather than a login redirect: a <video> element can't show a login form.
+    if not request.user.is_authenticated:
+        raise Http404("No such video.")
+    assignment = (
+        assignment_screen_rows()
+        .filter(
+            token=token,
+            coach=request.user,
+            status__in=(Assignment.Status.RESERVED, Assignment.Status.DONE),
+        )
+        .first()
+    )
+    segment = segment_for(assignment.item, side) if assignment else None
+    if segment is None:
+        raise Http404("No such video.")
+    return segment_response(request, segment.video, segment.start_s, segment.end_s)

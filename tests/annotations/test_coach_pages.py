@@ -1,0 +1,141 @@
+"""The pages around the task: log in and password reset, the coach's studies, instructions, done."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.core import mail
+from django.test import Client
+from django.urls import reverse
+
+from studies.assignment import next_assignment_for
+from studies.models import Participation, Study
+from tests.annotations.rating_setup import add_items, live_study, rows_only_gallery
+from tests.studies.conftest import make_coach
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def gallery():
+    return rows_only_gallery()
+
+
+@pytest.fixture
+def coach(gallery):
+    user = make_coach("ana", sports=[gallery.sport])
+    user.email = "ana@example.org"
+    user.save()
+    return user
+
+
+def _client(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_home_lists_the_open_studies_a_coach_may_judge_with_progress(gallery, coach):
+    live = live_study(gallery, slug="live", title="Live serve study", quota_per_coach=10)
+    add_items(live, gallery, ["likert"] * 3)
+    live_study(gallery, slug="paused", title="Paused study", status=Study.Status.PAUSED)
+    live_study(gallery, slug="draft", title="Draft study", status=Study.Status.DRAFT)
+    live_study(gallery, slug="closed", title="Closed study", status=Study.Status.CLOSED)
+    expert_only = live_study(gallery, slug="experts", title="Experts only", min_years_coaching=30)
+    expert_only.eligible_sports.set([gallery.sport])
+    Participation.objects.create(study=live, coach=coach, done_count=4)
+
+    html = _client(coach).get("/").content.decode()
+    assert "Live serve study" in html
+    assert "4 of 10 done" in html
+    assert reverse("coach:continue", args=["live"]) in html
+    assert "Paused study" in html
+    assert "Paused by the study team" in html
+    assert reverse("coach:continue", args=["paused"]) not in html
+    for hidden in ("Draft study", "Closed study", "Experts only"):
+        assert hidden not in html
+
+
+def test_researchers_land_in_the_admin(django_user_model):
+    staff = django_user_model.objects.create_user("researcher", password="x", is_staff=True)
+    assert _client(staff).get("/")["Location"] == reverse("admin:index")
+
+
+def test_the_study_page_shows_the_instructions_as_sanitised_markdown(gallery, coach):
+    live_study(
+        gallery,
+        instructions="Rate **technique**.\n\n<script>alert('x')</script>\n\n[guide](javascript:alert(1))",
+    )
+    html = _client(coach).get(reverse("coach:study", args=["serve"])).content.decode()
+    assert "<strong>technique</strong>" in html
+    assert "<script>alert" not in html
+    assert "&lt;script&gt;" in html
+    assert "javascript:" not in html
+    assert "Start rating" in html
+
+
+def test_studies_a_coach_may_not_judge_are_404(gallery, coach):
+    live_study(gallery, slug="draft", status=Study.Status.DRAFT)
+    restricted = live_study(gallery, slug="restricted", min_years_coaching=40)
+    restricted.eligible_sports.set([gallery.sport])
+    client = _client(coach)
+    for slug in ("draft", "restricted", "no-such-study"):
+        for name in ("coach:study", "coach:continue", "coach:done"):
+            assert client.get(reverse(name, args=[slug])).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({"status": Study.Status.CLOSED}, "The study team has closed it."),
+        ({"status": Study.Status.PAUSED}, "paused it for now. Your progress is kept"),
+        ({"quota_per_coach": 1}, "You have judged your 1 items for this study."),
+        ({}, "Every remaining item is judged or held by other coaches."),
+    ],
+)
+def test_the_done_page_says_why_there_is_nothing_to_judge(gallery, coach, fields, expected):
+    study = live_study(gallery, raters_per_item=1)
+    add_items(study, gallery, ["likert"])
+    if fields.get("quota_per_coach"):
+        Participation.objects.create(study=study, coach=coach, done_count=1)
+    else:
+        # Another coach holds the only item.
+        next_assignment_for(make_coach("ben", sports=[gallery.sport]), study)
+    Study.objects.filter(pk=study.pk).update(**fields)
+    client = _client(coach)
+    response = client.get(reverse("coach:continue", args=[study.slug]), follow=True)
+    assert response.redirect_chain[-1][0] == reverse("coach:done", args=[study.slug])
+    assert expected in response.content.decode()
+
+
+def test_the_login_page_logs_a_coach_in_and_reset_links_work(gallery, coach):
+    client = Client()
+    page = client.get(reverse("login")).content.decode()
+    assert "Forgot your password?" in page
+    wrong = client.post(reverse("login"), {"username": "ana", "password": "nope"})
+    assert "Please enter a correct username and password" in wrong.content.decode()
+    assert client.post(reverse("login"), {"username": "ana", "password": "pw-for-tests-123"}).status_code == 302
+
+    anonymous = Client()
+    assert "Reset your password" in anonymous.get(reverse("password_reset")).content.decode()
+    sent = anonymous.post(reverse("password_reset"), {"email": "ana@example.org"}, follow=True)
+    assert "Check your email" in sent.content.decode()
+    link = re.search(r"http://testserver(/accounts/reset/\S+/)", mail.outbox[0].body).group(1)
+    form = anonymous.get(link, follow=True)
+    assert "Choose a password" in form.content.decode()
+    done = anonymous.post(
+        form.redirect_chain[-1][0],
+        {"new_password1": "a-new-long-password-7", "new_password2": "a-new-long-password-7"},
+        follow=True,
+    )
+    assert "Password saved" in done.content.decode()
+    assert Client().login(username="ana", password="a-new-long-password-7")
+    # The link works once.
+    assert "This link no longer works" in Client().get(link, follow=True).content.decode()
+
+
+def test_logging_out_shows_a_page_of_its_own(coach):
+    client = _client(coach)
+    response = client.post(reverse("logout"))
+    assert "You are logged out" in response.content.decode()

@@ -1,0 +1,159 @@
+"""A coach rates in a real browser: log in, judge by keyboard, flag, revise; videos really play.
+
+Headless Debian Chromium driven by Playwright, against the app served by
+pytest-django's ``live_server`` with real H.264 clips rendered on request.
+Screenshots of both task kinds at laptop and tablet sizes go to test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.urls import reverse
+
+from annotations.models import Judgement, JudgementRevision
+from studies.models import Item
+from tests.annotations.rating_setup import add_items, live_study, playable_gallery
+from tests.studies.conftest import make_coach
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--autoplay-policy=no-user-gesture-required",
+]
+LAPTOP = {"width": 1366, "height": 768}
+TABLET = {"width": 768, "height": 1024}
+CLIP_S = 1.6
+
+
+@pytest.fixture
+def page(monkeypatch) -> Iterator:
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the ORM calls below
+    # are ordinary blocking calls between browser steps, which Django would refuse.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport=LAPTOP)
+        page.set_default_timeout(30_000)
+        yield page
+        browser.close()
+
+
+def _screenshot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    for label, size in (("laptop", LAPTOP), ("tablet", TABLET)):
+        page.set_viewport_size(size)
+        page.wait_for_timeout(150)  # let the layout settle after the resize
+        page.screenshot(path=str(ARTIFACTS / f"{name}-{label}.png"), full_page=True)
+    page.set_viewport_size(LAPTOP)
+
+
+def _watch_everything(page) -> None:
+    """Replay every video (r) and wait until each counts as watched to its end."""
+    page.keyboard.press("r")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#task [data-player]')]"
+        ".every(p => p.querySelector('[data-watched]').textContent.includes('watched'))",
+        timeout=20_000,
+    )
+
+
+def _current_time(page, side: str) -> float:
+    return page.eval_on_selector(f"#task [data-side='{side}'] video", "v => v.currentTime")
+
+
+def test_a_coach_rates_flags_and_revises_by_keyboard(live_server, page, make_video):
+    gallery = playable_gallery(make_video, clip_seconds=CLIP_S, n_clips=6, width=640, height=360)
+    study = live_study(gallery, require_full_watch=True, show_narrations=True, raters_per_item=1)
+    pairwise, likert, _ = add_items(study, gallery, ["pairwise", "likert", "likert"])
+    Item.objects.filter(pk=pairwise.pk).update(swapped=True)
+    make_coach("ana", sports=[gallery.sport])
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.goto(live_server.url + reverse("login"))
+    page.fill("input[name='username']", "ana")
+    page.fill("input[name='password']", "pw-for-tests-123")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("text=Serve corrections")
+    page.screenshot(path=str(ARTIFACTS / "coach-home-laptop.png"))
+    page.click("text=Start")
+    page.click("text=Start rating")
+
+    # Pairwise: the query autoplays; the keyboard does the rest.
+    page.wait_for_selector("#task[data-kind='pairwise']")
+    page.wait_for_function("() => document.querySelector(\"[data-side='query'] video\").currentTime > 0.2")
+    first = _current_time(page, "query")
+    page.wait_for_timeout(300)
+    assert _current_time(page, "query") != first  # it plays (and loops)
+    assert page.is_disabled("[data-submit]")  # nothing chosen, nothing watched yet
+    page.evaluate("() => { window.noReloadMarker = 1; }")
+    _watch_everything(page)
+    page.keyboard.press("2")
+    assert page.is_enabled("[data-submit]")
+    page.keyboard.press("?")
+    assert page.is_visible("#help-dialog")
+    page.screenshot(path=str(ARTIFACTS / "coach-help-laptop.png"))
+    page.keyboard.press("Escape")
+    _screenshot(page, "coach-pairwise")
+    pairwise_url = page.url
+    page.keyboard.press("Enter")
+
+    # Likert: swapped in without a page load, the address bar following.
+    page.wait_for_selector("#task[data-kind='likert']")
+    assert page.url != pairwise_url
+    assert page.evaluate("() => window.noReloadMarker") == 1
+    _watch_everything(page)
+    page.keyboard.press("4")
+    _screenshot(page, "coach-likert")
+    likert_url = page.url
+    page.keyboard.press("Enter")
+
+    # The third item: flagged with the mouse (touch works the same way).
+    page.wait_for_url(lambda url: url != likert_url)
+    page.wait_for_selector("#task[data-kind='likert']")
+    page.click("summary:has-text('Flag')")
+    page.click('button:has-text("A video doesn\'t play")')
+    page.wait_for_selector("text=Nothing left for you right now")
+    assert page.evaluate("() => window.noReloadMarker") == 1
+
+    # Revise the pairwise answer from the history, again by keyboard.
+    page.click("text=My answers")
+    page.click("tr:has-text('Right clip helps more') >> text=Change")
+    page.wait_for_selector("#task[data-kind='pairwise']")
+    page.keyboard.press("3")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("text=Your answer was changed")
+    _screenshot(page, "coach-history")
+
+    judgements = {j.item_id: j for j in Judgement.objects.all()}
+    assert len(judgements) == 3
+    revised = judgements[pairwise.pk]
+    assert (revised.choice, revised.winner, revised.revision) == ("equal", "tie", 1)
+    earlier = JudgementRevision.objects.get(judgement=revised)
+    # "Right" on a swapped item is clip a.
+    assert (earlier.choice, earlier.winner) == ("right", "a")
+    for key in ("query", "a", "b"):
+        assert revised.watch_ms[key] >= CLIP_S * 1000 - 160, revised.watch_ms
+    assert judgements[likert.pk].score == 4
+    assert judgements[likert.pk].watch_ms.keys() == {"query", "a"}
+    flagged = [j for j in judgements.values() if j.flag]
+    assert [j.flag for j in flagged] == ["no_playback"]
+    assert all(j.server_ms > 0 for j in judgements.values())
+
+
+@pytest.fixture(autouse=True)
+def _no_proxy_for_localhost(monkeypatch) -> None:
+    # A proxy from the environment would swallow requests to the live server.
+    for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
+        if name in os.environ:
+            monkeypatch.delenv(name)
