@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 
-from retrieval_backend.importing.bulk import RowWriter, db_datetime
+from retrieval_backend.importing.bulk import RowWriter, db_datetime, select_in
 from retrieval_backend.importing.importer import ImportConflict, ManifestImport, seconds
 from retrieval_backend.importing.manifest import GalleryEntry, ManifestLine, parse_gallery_line
 from retrieval_backend.importing.report import Issue
@@ -109,14 +109,17 @@ class GalleryImport(ManifestImport[GalleryEntry]):
                     f"{entry.location.uri} is already the video of line {first}; "
                     "give each video one line, with all its clips",
                 )
+        on_this_line: set[str] = set()
         for clip in entry.clips:
             if not clip.external_id:
                 continue
+            if clip.external_id in on_this_line:
+                self.fail(entry.line, f"{clip.path}.id", f"'{clip.external_id}' is used twice on this line")
+                continue
+            on_this_line.add(clip.external_id)
             first = self._clip_ids.setdefault(clip.external_id, entry.line)
             if first != entry.line:
                 self.fail(entry.line, f"{clip.path}.id", f"'{clip.external_id}' is already used on line {first}")
-            elif any(c.external_id == clip.external_id for c in entry.clips[: clip.index]):
-                self.fail(entry.line, f"{clip.path}.id", f"'{clip.external_id}' is used twice on this line")
 
     def _probe(self, usable: list[GalleryEntry], matches: dict[int, _Match]) -> dict[int, VideoInfo]:
         """Probe the files that need it (new, moved or not yet probed); the durations of the rest come from rows."""
@@ -127,19 +130,23 @@ class GalleryImport(ManifestImport[GalleryEntry]):
             video = matches[entry.line].video
             assert entry.location is not None
             if video and video.probe_status == Video.ProbeStatus.OK and video.source_uri == entry.location.uri:
+                sha = video.sha256  # probed before, unchanged path: its row knows the content
+            else:
+                info, error = self.probes.probe(entry.location)
+                if error:
+                    self.fail(entry.line, "video", error)
+                    continue
+                assert info is not None
+                infos[entry.line] = info
+                sha = info.sha256
+            if not sha:
                 continue
-            info, error = self.probes.probe(entry.location)
-            if error:
-                self.fail(entry.line, "video", error)
-                continue
-            assert info is not None
-            infos[entry.line] = info
-            first = self._shas.setdefault(info.sha256, entry.line)
+            first = self._shas.setdefault(sha, entry.line)
             if first != entry.line:
                 self.fail(
                     entry.line,
                     "video",
-                    f"has the same content (sha256 {info.sha256[:12]}...) as the video on line {first}; "
+                    f"has the same content (sha256 {sha[:12]}...) as the video on line {first}; "
                     "give each video one line",
                 )
         return infos
@@ -197,30 +204,35 @@ class GalleryImport(ManifestImport[GalleryEntry]):
 
     def _check_clips_against_gallery(self, entries: list[GalleryEntry], matches: dict[int, _Match]) -> None:
         ids = [c.external_id for e in entries for c in e.clips if c.external_id]
-        owners = {
-            clip_id: (video_id, ext, uri)
-            for clip_id, video_id, ext, uri in Clip.objects.filter(external_id__in=ids).values_list(
-                "external_id", "video_id", "video__external_id", "video__source_uri"
-            )
-        }
-        if not owners:
-            return
+        owner_of = dict(select_in(Clip, ["external_id", "video_id"], "external_id", ids))
+        conflicts = []
         for entry in entries:
             match = matches.get(entry.line)
-            video_id = match.video.pk if match and match.video else None
-            for clip in entry.clips:
-                owner = owners.get(clip.external_id or "")
-                if owner is None or owner[0] == video_id:
-                    continue
-                if match is None:
-                    continue  # the line's video is unusable anyway; that error is reported already
-                name = f"'{owner[1]}' ({owner[2]})" if owner[1] else owner[2]
-                self.fail(
-                    entry.line,
-                    f"{clip.path}.id",
-                    f"'{clip.external_id}' already belongs to another video in the gallery, {name}; "
-                    "clip ids must be unique across the gallery",
-                )
+            if match is None:
+                continue  # the line's video is unusable; that error is reported already
+            video_id = match.video.pk if match.video else None
+            conflicts += [
+                (entry, clip, owner_of[clip.external_id])
+                for clip in entry.clips
+                if clip.external_id in owner_of and owner_of[clip.external_id] != video_id
+            ]
+        if not conflicts:
+            return
+        owners = {
+            row[0]: row
+            for row in Video.objects.filter(id__in={c[2] for c in conflicts}).values_list(
+                "id", "external_id", "source_uri"
+            )
+        }
+        for entry, clip, owner_id in conflicts:
+            _, ext, uri = owners[owner_id]
+            name = f"'{ext}' ({uri})" if ext else uri
+            self.fail(
+                entry.line,
+                f"{clip.path}.id",
+                f"'{clip.external_id}' already belongs to another video in the gallery, {name}; "
+                "clip ids must be unique across the gallery",
+            )
 
     # --- second pass ------------------------------------------------------------
 
@@ -264,11 +276,6 @@ class GalleryImport(ManifestImport[GalleryEntry]):
         for row in new_rows.values():
             row.id = new_ids[row.source_uri]
         _VIDEO_UPDATES.update([(*row.values(VIDEO_WRITTEN), stamp, row.id) for row in changed])
-        for video in moved_sport:
-            # Clips carry their video's sport; those not in this manifest must follow too.
-            Clip.objects.filter(video_id=video.id).exclude(sport_id=video.sport_id).update(
-                sport_id=video.sport_id, updated=now
-            )
         self.count("videos new", len(new_rows))
         self.count("videos updated", len(changed))
         self.count("videos unchanged", len(entries) - len(new_rows) - len(changed))
@@ -277,6 +284,11 @@ class GalleryImport(ManifestImport[GalleryEntry]):
                 v.id for v in video_of.values() if v.probe_status != Video.ProbeStatus.OK and v.id is not None
             )
         self._write_clips(entries, video_of, stamp)
+        for video in moved_sport:
+            # Clips carry their video's sport; those not in this manifest must follow too.
+            Clip.objects.filter(video_id=video.id).exclude(sport_id=video.sport_id).update(
+                sport_id=video.sport_id, updated=now
+            )
 
     def _new_video(self, entry: GalleryEntry, info: VideoInfo | None) -> VideoRow:
         assert entry.location is not None
@@ -312,9 +324,7 @@ class GalleryImport(ManifestImport[GalleryEntry]):
 
     def _write_clips(self, entries: list[GalleryEntry], video_of: dict[int, VideoRow], stamp: object) -> None:
         ids = [c.external_id for e in entries for c in e.clips]
-        existing = {
-            values[1]: values for values in Clip.objects.filter(external_id__in=ids).values_list("id", *_CLIP_KEYED)
-        }
+        existing = {values[1]: values for values in select_in(Clip, ["id", *_CLIP_KEYED], "external_id", ids)}
         new_clips: list[tuple] = []
         changed: list[tuple] = []
         for entry in entries:

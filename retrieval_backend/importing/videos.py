@@ -11,8 +11,7 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import Q
-
+from retrieval_backend.importing.bulk import select_in
 from retrieval_backend.importing.locations import VideoLocation
 from retrieval_backend.models import Sport, Video
 from retrieval_backend.video.errors import VideoError
@@ -156,20 +155,17 @@ class KnownVideos:
     def fetch(cls, external_ids: Iterable[str] = (), uris: Iterable[str] = (), shas: Iterable[str] = ()) -> KnownVideos:
         ids, paths, contents = set(external_ids), set(uris), set(shas) - {""}
         known = cls({}, {}, {})
-        if ids or paths:
-            for values in Video.objects.filter(Q(external_id__in=ids) | Q(source_uri__in=paths)).values_list(
-                *VIDEO_COLUMNS
-            ):
-                row = VideoRow(*values)
-                if row.external_id in ids:
-                    known.by_external_id[row.external_id] = row
-                if row.source_uri in paths:
-                    known.by_uri[row.source_uri] = row
-        if contents:
-            # Newest first, so that with several rows of one content the oldest one wins.
-            for values in Video.objects.filter(sha256__in=contents).order_by("-id").values_list(*VIDEO_COLUMNS):
-                row = VideoRow(*values)
-                known.by_sha[row.sha256] = row
+        for values in select_in(Video, VIDEO_COLUMNS, "external_id", ids):
+            row = VideoRow(*values)
+            known.by_external_id[row.external_id] = row
+        for values in select_in(Video, VIDEO_COLUMNS, "source_uri", paths):
+            # One row object per video, whichever key found it, so a change made through one is seen by the other.
+            row = known.by_external_id.get(values[VIDEO_COLUMNS.index("external_id")]) or VideoRow(*values)
+            known.by_uri[row.source_uri] = row
+        # Oldest first wins among several rows of one content.
+        for values in sorted(select_in(Video, VIDEO_COLUMNS, "sha256", contents), reverse=True):
+            row = VideoRow(*values)
+            known.by_sha[row.sha256] = row
         return known
 
 

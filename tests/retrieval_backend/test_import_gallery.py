@@ -94,7 +94,8 @@ def gallery_folder(tmp_path, make_video) -> Path:
     make_video("videos/ok.mp4", seconds=3)
     (tmp_path / "videos" / "empty.mp4").write_bytes(b"")
     # Other sizes, so that no two files share their content (same content is one video).
-    make_video("videos/first.mp4", seconds=3, width=96, height=64)
+    first = make_video("videos/first.mp4", seconds=3, width=96, height=64)
+    (tmp_path / "videos" / "first-copy.mp4").write_bytes(first.read_bytes())
     whole = make_video("videos/whole.mp4", seconds=3, width=128, height=96).read_bytes()
     (tmp_path / "videos" / "truncated.mp4").write_bytes(whole[: len(whole) // 2])
     (tmp_path / "videos" / "notes.mp4").write_text("These are my coaching notes, not a video.\n")
@@ -127,6 +128,7 @@ def gallery_folder(tmp_path, make_video) -> Path:
             "2: external_id: 'yt:first' is already used on line 1",
         ),
         (video_line("videos/first.mp4", []), "first.mp4 is already the video of line 1; give each video one line"),
+        (video_line("videos/first-copy.mp4", []), "2: video: has the same content (sha256 "),
     ],
 )
 def test_each_mistake_is_reported_with_its_line_and_field_and_nothing_is_imported(gallery_folder, line, expected):
@@ -243,6 +245,28 @@ def test_a_moved_file_with_the_same_content_is_the_same_video(tmp_path, make_vid
     assert video.pk == video_id
     assert video.source_uri == str((tmp_path / "new" / "a.mp4").resolve())
     assert Clip.objects.get().video_id == video_id
+
+
+def test_a_copy_of_a_video_already_in_the_gallery_is_refused_when_both_are_listed(tmp_path, make_video):
+    original = make_video("a.mp4", seconds=3)
+    manifest = write_manifest(tmp_path, [video_line("a.mp4", [clip("a-1")])])
+    import_gallery(manifest)
+    (tmp_path / "copy.mp4").write_bytes(original.read_bytes())
+    write_manifest(tmp_path, [video_line("a.mp4", [clip("a-1")]), video_line("copy.mp4", [clip("c-1")])])
+    [problem] = failed_import(manifest)
+    assert problem.startswith("2: video: has the same content (sha256 ")
+    assert problem.endswith("as the video on line 1; give each video one line")
+
+
+def test_a_changed_sport_moves_the_video_and_all_its_clips(tmp_path, make_video):
+    make_video("a.mp4", seconds=3)
+    manifest = write_manifest(tmp_path, [video_line("a.mp4", [clip("a-1"), clip("a-2")], sport="tennis")])
+    import_gallery(manifest)
+    write_manifest(tmp_path, [video_line("a.mp4", [clip("a-1")], sport="padel")])
+    summary = import_gallery(manifest)
+    assert "videos 0 new, 1 updated, 0 unchanged; clips 0 new, 1 updated, 0 unchanged" in summary
+    assert Video.objects.get().sport.slug == "padel"
+    assert set(Clip.objects.values_list("sport__slug", flat=True)) == {"padel"}
 
 
 def test_a_clip_id_that_belongs_to_another_video_in_the_gallery_is_rejected(tmp_path, make_video):
