@@ -1,0 +1,85 @@
+"""Coach quality for the report: gold accuracy, leave-one-out majority agreement, time per item.
+
+Gold items count here (that is what they are for) and nowhere else. Plain numpy: no Django.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+
+from annotations.stats import coach_quality
+
+HOW_QUALITY = (
+    "Per coach, over their judgements that are not flagged. Gold accuracy: the share of gold items answered as "
+    "expected (pairwise: the stored helpful clip; Likert: a score within the accepted range). Majority agreement: "
+    "the share of judgements matching the most frequent answer of the other coaches on the same item (items "
+    "with no other answer, or a tie at the top, don't count). Median seconds per item: from the page being "
+    "served to the answer, measured by the server. Too fast: judgements submitted in less time than playing "
+    "the query and the clip(s) once takes. These point at coaches to look at, not coaches to drop."
+)
+
+
+def expected_answers(gold_answers: list[object], answers: list[str]) -> list[str | None]:
+    """Per judgement, the accepted answer on a gold item (None off gold), in the terms of ``answers``.
+
+    A Likert gold check accepts a range of scores: a score inside it is its own accepted answer,
+    one outside it is compared against the range written out, so it never matches.
+    """
+    expected: list[str | None] = []
+    for gold, answer in zip(gold_answers, answers, strict=True):
+        if gold is None:
+            expected.append(None)
+        elif "choice" in gold:
+            expected.append(str(gold["choice"]))
+        else:
+            low, high = gold.get("min"), gold.get("max")
+            inside = answer.lstrip("-").isdigit() and (low is None or int(answer) >= low)
+            inside = inside and (high is None or int(answer) <= high)
+            expected.append(answer if inside else f"{low}..{high}")
+    return expected
+
+
+def quality_results(
+    coaches: list[str],
+    items: np.ndarray,
+    answers: list[str],
+    gold_answers: list[object],
+    seconds: np.ndarray,
+    seconds_needed: np.ndarray,
+    flagged_by_coach: dict[str, int],
+) -> dict[str, Any]:
+    if not coaches:
+        records = [{"coach": coach, "n_judgements": 0, "n_flagged": n} for coach, n in sorted(flagged_by_coach.items())]
+        return {"how": HOW_QUALITY, "coaches": records, "warnings": []}
+    rows = coach_quality(
+        coaches,
+        items,
+        answers,
+        gold_answers=expected_answers(gold_answers, answers),
+        seconds=seconds,
+        seconds_needed=seconds_needed,
+    )
+    records = []
+    warnings = []
+    for row in rows:
+        record = dataclasses.asdict(row)
+        record["n_flagged"] = flagged_by_coach.get(row.coach, 0)
+        records.append(record)
+        if row.n_too_fast:
+            warnings.append(
+                f"{row.coach}: {row.n_too_fast} of {row.n_judgements} judgements were submitted faster than the "
+                "clips could be watched once."
+            )
+        if row.gold_accuracy is not None and row.gold_accuracy < 0.5:
+            warnings.append(f"{row.coach}: answered {row.gold_accuracy:.0%} of {row.n_gold} gold items as expected.")
+    answered = {row.coach for row in rows}
+    for coach, count in sorted(flagged_by_coach.items()):
+        if coach not in answered:
+            # Only flags: no figure to compute, but the researcher should see the coach.
+            empty = {field.name: None for field in dataclasses.fields(rows[0])}
+            records.append({**empty, "coach": coach, "n_judgements": 0, "n_gold": 0, "n_flagged": count})
+    records.sort(key=lambda record: record["coach"])
+    return {"how": HOW_QUALITY, "coaches": records, "warnings": warnings}

@@ -1,0 +1,227 @@
+"""A study's results as one JSON-able dict: agreement, leaderboard, win rates, Likert scores, coach quality.
+
+This is the thin service between the database and ``annotations.stats``: it loads arrays
+(``loading``), maps stored winners a/b to the methods credited to each clip, leaves out flagged
+judgements everywhere and gold items everywhere but coach quality, and calls the pure functions.
+Every section carries a ``how`` note saying how its figures were computed, for the report page,
+the dataset card and anyone reading the JSON. Bootstraps are seeded with the study's seed, so the
+same judgements give the same numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from typing import Any
+
+import numpy as np
+
+from annotations.pseudonyms import coach_pseudonym
+from annotations.results.agreement import HOW_LIKERT, HOW_PAIRWISE, likert_agreement, pairwise_agreement
+from annotations.results.loading import StudyData, load_study
+from annotations.results.methods import leaderboard, likert_results
+from annotations.results.quality import quality_results
+from retrieval_backend.models import RetrievalMethod
+from studies.models import Study
+
+SCHEMA = 1
+DEFAULT_BOOTSTRAP = 1000
+
+
+def study_results(study: Study, *, bootstrap: int = DEFAULT_BOOTSTRAP) -> dict[str, Any]:
+    """Compute every figure of the study report from the judgements as they are now."""
+    data = load_study(study)
+    names = _method_names(data)
+    seed = int(study.seed)
+    comparisons = _comparisons(data, names)
+    identical = [(names[first], names[second]) for first, second in data.identical_pairs]
+    results: dict[str, Any] = {
+        "schema": SCHEMA,
+        "study": describe_study(study),
+        "counts": _counts(data),
+        "agreement": _agreement(data, names, bootstrap, seed),
+    }
+    results.update(leaderboard(*comparisons, identical=identical, bootstrap=bootstrap, seed=seed))
+    results["likert"] = _likert(data, names, bootstrap, seed)
+    results["quality"] = _quality(data)
+    return results
+
+
+def describe_study(study: Study) -> dict[str, Any]:
+    return {
+        "slug": study.slug,
+        "title": study.title,
+        "kinds": study.kinds,
+        "pairwise_question": study.pairwise_question if study.has_pairwise else None,
+        "likert_question": study.likert_question if study.has_likert else None,
+        "scale": study.scale_points() if study.has_likert else None,
+        "scale_labels": {str(k): v for k, v in sorted((study.scale_labels or {}).items(), key=lambda kv: int(kv[0]))},
+        "methods": sorted(study.methods.values_list("name", flat=True)),
+        "raters_per_item": study.raters_per_item,
+        "depth_k": study.depth_k,
+        "gold_rate": study.gold_rate,
+        "seed": study.seed,
+        "status": study.status,
+    }
+
+
+def _method_names(data: StudyData) -> dict[int, str]:
+    ids = set(data.credits_a.method.tolist()) | set(data.credits_b.method.tolist())
+    ids |= {method for pair in data.identical_pairs for method in pair}
+    names = dict(data.method_names)
+    missing = ids - set(names)
+    if missing:
+        names.update(RetrievalMethod.objects.filter(id__in=missing).values_list("id", "name"))
+    return {method: names.get(method, f"method-{method}") for method in ids | set(names)}
+
+
+def _name_array(ids: np.ndarray, names: dict[int, str]) -> np.ndarray:
+    lookup = np.array([names[i] for i in ids.tolist()], dtype=object) if ids.size else np.array([], dtype=object)
+    return lookup.astype(str)
+
+
+def _comparisons(data: StudyData, names: dict[int, str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(method a, method b, winner, query) per pairwise comparison, from counted non-gold judgements.
+
+    A side credited to several methods yields one comparison per pair of its credits, so the
+    winner "a" becomes the name of each method behind clip a.
+    """
+    rows = np.flatnonzero(data.method_rows & data.of_kind("pairwise"))
+    owner_a, credit_a = data.credits_a.expand(data.item[rows])
+    owner_b, credit_b = data.credits_b.expand(data.item[rows[owner_a]])
+    judgement = rows[owner_a[owner_b]]
+    first = data.credits_a.method[credit_a[owner_b]]
+    second = data.credits_b.method[credit_b]
+    keep = first != second
+    judgement, first, second = judgement[keep], first[keep], second[keep]
+    a, b = _name_array(first, names), _name_array(second, names)
+    winner = data.winner[judgement]
+    outcome = np.where(winner == "a", a, np.where(winner == "b", b, winner))
+    return a, b, outcome, data.item_query[data.item[judgement]]
+
+
+def _pair_labels(data: StudyData, names: dict[int, str]) -> np.ndarray:
+    """Per item, "x vs y" for the methods on its two sides (sorted), or "" for items without both."""
+    labels = np.full(data.item_id.size, "", dtype=object)
+    for index in np.flatnonzero(data.item_kind == 0).tolist():
+        sides = [
+            data.credits_a.method[data.credits_a.start[index] : data.credits_a.start[index + 1]],
+            data.credits_b.method[data.credits_b.start[index] : data.credits_b.start[index + 1]],
+        ]
+        if all(side.size for side in sides):
+            methods = sorted({names[m] for side in sides for m in side.tolist()})
+            labels[index] = " vs ".join(methods)
+    return labels
+
+
+def _agreement(data: StudyData, names: dict[int, str], bootstrap: int, seed: int) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    study = data.study
+    sports = data.item_sport[data.item]
+    if study.has_pairwise:
+        rows = data.method_rows & data.of_kind("pairwise")
+        units, winners = data.item_id[data.item], data.winner
+
+        def pairwise(mask: np.ndarray) -> dict[str, Any]:
+            return pairwise_agreement(units[mask], winners[mask], bootstrap=bootstrap, seed=seed)
+
+        pairs = _pair_labels(data, names)[data.item]
+        result["pairwise"] = {
+            "how": HOW_PAIRWISE,
+            "overall": pairwise(rows),
+            "by_sport": {
+                name: pairwise(rows & (sports == index))
+                for index, name in sorted(enumerate(data.sport_names), key=lambda x: x[1])
+                if (rows & (sports == index)).any()
+            },
+            "by_pair": {label: pairwise(rows & (pairs == label)) for label in sorted(set(pairs[rows].tolist()))},
+        }
+    if study.has_likert:
+        rows = data.method_rows & data.of_kind("likert")
+        units, scale = data.item_id[data.item], study.scale_points()
+
+        def likert(mask: np.ndarray) -> dict[str, Any]:
+            return likert_agreement(units[mask], data.score[mask], scale, bootstrap=bootstrap, seed=seed)
+
+        result["likert"] = {
+            "how": HOW_LIKERT,
+            "overall": likert(rows),
+            "by_sport": {
+                name: likert(rows & (sports == index))
+                for index, name in sorted(enumerate(data.sport_names), key=lambda x: x[1])
+                if (rows & (sports == index)).any()
+            },
+        }
+    return result
+
+
+def _likert(data: StudyData, names: dict[int, str], bootstrap: int, seed: int) -> dict[str, Any]:
+    rows = np.flatnonzero(data.method_rows & data.of_kind("likert"))
+    owner, credit = data.credits_a.expand(data.item[rows])
+    judgement = rows[owner]
+    return likert_results(
+        _name_array(data.credits_a.method[credit], names),
+        data.item_query[data.item[judgement]],
+        data.credits_a.rank[credit],
+        data.score[judgement],
+        scale=data.study.scale_points(),
+        bootstrap=bootstrap,
+        seed=seed,
+    )
+
+
+def _pseudonyms(data: StudyData) -> dict[int, str]:
+    return {coach: coach_pseudonym(data.study.slug, coach) for coach in np.unique(data.coach).tolist()}
+
+
+def _quality(data: StudyData) -> dict[str, Any]:
+    pseudonym = _pseudonyms(data)
+    rows = np.flatnonzero(data.counted)
+    scores = data.score[rows]
+    answers = [
+        winner if winner else str(int(score))
+        for winner, score in zip(data.winner[rows].tolist(), scores.tolist(), strict=True)
+    ]
+    flagged = Counter(pseudonym[coach] for coach in data.coach[data.flagged].tolist())
+    return quality_results(
+        [pseudonym[coach] for coach in data.coach[rows].tolist()],
+        data.item_id[data.item[rows]],
+        answers,
+        [data.item_gold_answer[index] for index in data.item[rows].tolist()],
+        data.server_ms[rows] / 1000.0,
+        data.item_seconds_needed[data.item[rows]],
+        dict(flagged),
+    )
+
+
+def _counts(data: StudyData) -> dict[str, Any]:
+    counted = data.counted
+    gold = data.item_gold[data.item]
+    return {
+        "items": int(data.item_id.size),
+        "gold_items": int(data.item_gold.sum()),
+        "judgements": int(data.judgement_id.size),
+        "flagged": int(data.flagged.sum()),
+        "counted": int((counted & ~gold).sum()),
+        "on_gold": int((counted & gold).sum()),
+        "pairwise": int((counted & ~gold & data.of_kind("pairwise")).sum()),
+        "likert": int((counted & ~gold & data.of_kind("likert")).sum()),
+        "coaches": int(np.unique(data.coach).size),
+        "queries": int(np.unique(data.item_query[data.item]).size) if data.item.size else 0,
+        "identical_not_shown": len(data.identical_pairs),
+        "first_judgement": data.first_judgement.isoformat() if data.first_judgement else None,
+        "last_change": data.last_judgement.isoformat() if data.last_judgement else None,
+    }
+
+
+def jsonable(value: Any) -> Any:
+    """The results with NaN and infinities as None and numpy scalars as Python ones: JSON as PostgreSQL takes it."""
+    if isinstance(value, dict):
+        return {str(key): jsonable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(item) for item in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
