@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from retrieval_backend.models import Clip, MistakeQuery, Video
+from retrieval_backend.importing.probing import probe_videos
+from retrieval_backend.jobs import run_chunk
+from retrieval_backend.models import Clip, Job, MistakeQuery, Video
 
 pytestmark = pytest.mark.django_db
 
@@ -158,3 +160,18 @@ def test_with_probe_none_recordings_stay_pending_and_durations_are_not_checked(g
     query_row = MistakeQuery.objects.get()
     assert query_row.end_s == 60.0
     assert query_row.video.probe_status == "pending"
+
+
+def test_with_probe_async_the_recordings_are_probed_by_the_job(gallery):
+    manifest = write_manifest(gallery, [query("q-1"), query("q-2", start=1.0, end=2.0)], "queries.jsonl")
+    summary = run("import_queries", manifest, "--probe", "async")
+    job = Job.objects.get(kind="probe_videos")
+    assert f"probing on workers: job {job.pk}" in summary
+    assert job.total == 1
+    recording = Video.objects.get(role="query")
+    assert recording.probe_status == "pending"
+    for chunk in job.chunks.all():
+        run_chunk(chunk.pk, probe_videos)
+    recording.refresh_from_db()
+    assert recording.probe_status == "ok"
+    assert recording.duration_s == pytest.approx(3.0, abs=0.05)
