@@ -31,3 +31,7 @@ class JudgementAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+# The study admin with the results report and the dataset export (registered there).
+from annotations import study_admin  # noqa: E402, F401

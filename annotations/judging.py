@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
 from annotations.models import Judgement, JudgementRevision
+from annotations.reports import report_is_stale
 from studies.assignment import AssignmentError, complete_assignment, flag_assignment, lock_assignment
 from studies.models import Item, Study
 
@@ -100,6 +102,8 @@ def submit(coach: AbstractBaseUser, token: str, answer: Answer) -> tuple[Judgeme
             watch_ms=_clean_watch(answer.watch_ms),
             server_ms=max(0, int((now - assignment.reserved).total_seconds() * 1000)),
         )
+        # The study report is recomputed by a worker, debounced; a broker hiccup must not fail the coach's request.
+        transaction.on_commit(partial(report_is_stale, study.pk), robust=True)
     return judgement, True
 
 
@@ -143,4 +147,5 @@ def revise(coach: AbstractBaseUser, judgement_id: int, answer: Answer) -> Judgem
         judgement.revision += 1
         judgement.revised = timezone.now()
         judgement.save(update_fields=["choice", "winner", "score", "rationale", "revision", "revised"])
+        transaction.on_commit(partial(report_is_stale, judgement.study_id), robust=True)
     return judgement

@@ -91,3 +91,63 @@ class JudgementRevision(models.Model):
 
     def __str__(self) -> str:
         return f"revision {self.revision} of judgement {self.judgement_id}"
+
+
+class StudyReport(models.Model):
+    """A study's computed results, cached: recomputing agreement and bootstraps on every page view is too slow.
+
+    ``dirty`` says judgements changed since ``computed``; a worker recomputes when it is set
+    (``annotations.report_refresh``). ``queued`` is when a recompute was last sent, so a lost task
+    is sent again rather than leaving the report stale for good.
+    """
+
+    study = models.OneToOneField(Study, on_delete=models.CASCADE, primary_key=True, related_name="report")
+    data = models.JSONField(default=dict, blank=True)
+    # Figures drawn from ``data`` by the same task, as SVG text by figure name.
+    figures = models.JSONField(default=dict, blank=True)
+    computed = models.DateTimeField(null=True, blank=True)
+    dirty = models.BooleanField(default=True)
+    queued = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return f"report of {self.study_id} ({'stale' if self.dirty else 'current'})"
+
+
+class StudyExport(models.Model):
+    """One run of the dataset export; its bundle is offered for download only once it is complete."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "queued"
+        RUNNING = "running", "running"
+        DONE = "done", "done"
+        FAILED = "failed", "failed"
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="exports")
+    job = models.OneToOneField(
+        "retrieval_backend.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="study_export"
+    )
+    include_identities = models.BooleanField(default=False)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    # The finished zip, relative to settings.EXPORT_ROOT; empty until the bundle is complete.
+    path = models.CharField(max_length=500, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    size_bytes = models.BigIntegerField(null=True, blank=True)
+    judgements = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    finished = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return f"export {self.pk} of {self.study_id} ({self.status})"
+
+    @property
+    def is_offered(self) -> bool:
+        """Only a complete bundle is downloadable: a run killed half-way never set its path."""
+        return self.status == self.Status.DONE and bool(self.path)

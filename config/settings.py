@@ -146,6 +146,8 @@ STORAGES = {
 
 # Rendered, browser-ready segments, cached by (sha256, start, end).
 CLIP_CACHE_DIR = env_path("CLIP_CACHE_DIR", MEDIA_ROOT / "clips")
+# Finished dataset exports (zip bundles), served to staff only: keep this folder out of public media.
+EXPORT_ROOT = env_path("EXPORT_ROOT", VAR_DIR / "exports")
 # When a front server (nginx) serves media, the clip view answers with
 # X-Accel-Redirect to this internal prefix instead of streaming bytes itself.
 MEDIA_ACCEL_REDIRECT_PREFIX = env_str("MEDIA_ACCEL_REDIRECT_PREFIX", "") or ""

@@ -1,0 +1,238 @@
+"""Write a study's dataset bundle to a folder or a zip: complete, deterministic, and never half there.
+
+The bundle is written into a staging folder beside the destination and moved into place with one
+``os.replace`` once every file is complete, so a process killed half-way leaves only a
+``.NAME.partial-*`` folder that nothing offers (and ``remove_stale_partials`` clears). The same
+judgements give the same bytes: rows sorted, columns fixed, Parquet options fixed, zip entries
+sorted with a fixed date, and no generation time anywhere; the manifest's ``generated`` field is
+the time of the last change to the data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+import zipfile
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from annotations.export import tables
+from annotations.export.card import dataset_card
+from annotations.export.writers import Column, TableWriter
+from annotations.models import Judgement
+from annotations.results.service import DEFAULT_BOOTSTRAP, jsonable, study_results
+from studies.models import Item, Study
+
+SCHEMA_VERSION = 1
+BATCH_ROWS = 20_000
+ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+PARTIAL = ".partial-"
+
+Progress = Callable[[int, int], None]
+
+
+class ExportError(Exception):
+    """A bundle that can't be written as asked, with what to do instead."""
+
+
+@dataclass(frozen=True)
+class BundleSummary:
+    path: Path
+    sha256: str  # of the zip, or of manifest.json for a folder (it lists every other file's hash)
+    size_bytes: int
+    judgements: int
+
+
+def coachbench_version() -> str:
+    try:
+        return metadata.version("coachbench")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _dump_json(value: Any) -> str:
+    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _check_destination(out: Path) -> None:
+    if out.suffix == ".zip":
+        if out.exists():
+            raise ExportError(f"{out} already exists: choose another file name or remove it first.")
+    elif out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise ExportError(f"{out} already exists and is not an empty folder: choose a new folder or a FILE.zip.")
+
+
+def write_bundle(
+    study: Study,
+    out: Path | str,
+    *,
+    include_identities: bool = False,
+    progress: Progress | None = None,
+    batch_rows: int = BATCH_ROWS,
+    bootstrap: int = DEFAULT_BOOTSTRAP,
+) -> BundleSummary:
+    """Write the bundle to ``out``: a folder, or a zip when ``out`` ends in ``.zip``."""
+    out = Path(out)
+    _check_destination(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}{PARTIAL}", dir=out.parent))
+    try:
+        folder = staging / study.slug
+        folder.mkdir()
+        judgements = _write_folder(
+            study, folder, include_identities, progress or (lambda done, total: None), batch_rows, bootstrap
+        )
+        if out.suffix == ".zip":
+            built = staging / out.name
+            _zip(folder, built, study.slug)
+            os.replace(built, out)
+            return BundleSummary(out, _sha256(out), out.stat().st_size, judgements)
+        if out.exists():
+            out.rmdir()  # empty, checked above; os.replace can't replace a folder otherwise
+        os.replace(folder, out)
+        size = sum(path.stat().st_size for path in out.rglob("*") if path.is_file())
+        return BundleSummary(out, _sha256(out / "manifest.json"), size, judgements)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _write_folder(
+    study: Study, folder: Path, include_identities: bool, progress: Progress, batch_rows: int, bootstrap: int
+) -> int:
+    n_judgements = Judgement.objects.filter(study=study).count()
+    total = n_judgements + Item.objects.filter(study=study).count()
+    done = 0
+    progress(done, total)
+    names = tables.method_names()
+
+    def report(rows: int) -> None:
+        nonlocal done
+        done += rows
+        progress(done, total)
+
+    coach_columns = tables.COACH_COLUMNS + (tables.IDENTITY_COLUMNS if include_identities else [])
+    plan: list[tuple[str, Sequence[Column], Iterable[tuple], Callable[[int], None] | None]] = [
+        ("judgements", tables.JUDGEMENT_COLUMNS, tables.judgement_rows(study, names), report),
+        ("items", tables.ITEM_COLUMNS, tables.item_rows(study, names), report),
+        ("queries", tables.QUERY_COLUMNS, tables.query_rows(study), None),
+        ("clips", tables.CLIP_COLUMNS, tables.clip_rows(study), None),
+        ("coaches", coach_columns, tables.coach_rows(study, include_identities=include_identities), None),
+        ("methods", tables.METHOD_COLUMNS, tables.method_rows(study), None),
+        ("identical_pairs", tables.IDENTICAL_COLUMNS, tables.identical_rows(study), None),
+    ]
+    written: dict[str, tuple[Sequence[Column], int]] = {}
+    for name, columns, rows, on_batch in plan:
+        writer = TableWriter(folder, name, columns)
+        try:
+            for batch in tables.batched(iter(rows), batch_rows):
+                writer.write(batch)
+                if on_batch:
+                    on_batch(len(batch))
+        finally:
+            writer.close()
+        written[name] = (columns, writer.rows)
+
+    results = jsonable(study_results(study, bootstrap=bootstrap))
+    (folder / "results.json").write_text(_dump_json(results), encoding="utf-8")
+    agreement = {"study": results["study"], "counts": results["counts"], **results["agreement"]}
+    (folder / "agreement.json").write_text(_dump_json(agreement), encoding="utf-8")
+    _write_leaderboard(folder / "leaderboard.csv", results["leaderboard"])
+    version = coachbench_version()
+    card = dataset_card(results, written, include_identities=include_identities, coachbench_version=version)
+    (folder / "README.md").write_text(card, encoding="utf-8")
+    _write_manifest(folder, study, results, written, include_identities, version)
+    return n_judgements
+
+
+def _write_leaderboard(path: Path, board: dict[str, Any]) -> None:
+    import csv
+
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(
+            ["position", "method", "log_strength", "ci95_low", "ci95_high", "wins", "losses", "ties", "neither"]
+        )
+        for position, row in enumerate(board.get("methods", []), 1):
+            low, high = row["ci95"] if row["ci95"] else ("", "")
+            writer.writerow(
+                [
+                    position,
+                    row["method"],
+                    row["log_strength"],
+                    low,
+                    high,
+                    row["wins"],
+                    row["losses"],
+                    row["ties"],
+                    row["neither"],
+                ]
+            )
+
+
+def _write_manifest(
+    folder: Path,
+    study: Study,
+    results: dict[str, Any],
+    written: dict[str, tuple[Sequence[Column], int]],
+    include_identities: bool,
+    version: str,
+) -> None:
+    rows_of = {
+        f"{fmt}/{name}.{fmt}": rows for name, (_, rows) in written.items() for fmt in ("parquet", "csv", "jsonl")
+    }
+    files = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        relative = path.relative_to(folder).as_posix()
+        entry: dict[str, Any] = {"path": relative, "bytes": path.stat().st_size, "sha256": _sha256(path)}
+        if relative in rows_of:
+            entry["rows"] = rows_of[relative]
+        files.append(entry)
+    manifest = {
+        "schema_version": SCHEMA_VERSION,
+        "coachbench_version": version,
+        "study": study.slug,
+        "generated": results["counts"]["last_change"],
+        "include_identities": include_identities,
+        "files": files,
+    }
+    (folder / "manifest.json").write_text(_dump_json(manifest), encoding="utf-8")
+
+
+def _zip(folder: Path, target: Path, prefix: str) -> None:
+    """Zip ``folder`` under ``prefix/`` with sorted entries and fixed dates and modes; Parquet is stored as is."""
+    with zipfile.ZipFile(target, "w", allowZip64=True) as archive:
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            info = zipfile.ZipInfo(f"{prefix}/{path.relative_to(folder).as_posix()}", date_time=ZIP_DATE)
+            info.external_attr = 0o644 << 16
+            # Parquet columns are already zstd-compressed: deflating them again costs time for nothing.
+            info.compress_type = zipfile.ZIP_STORED if path.suffix == ".parquet" else zipfile.ZIP_DEFLATED
+            with path.open("rb") as source, archive.open(info, "w", force_zip64=True) as target_entry:
+                shutil.copyfileobj(source, target_entry, 1 << 20)
+
+
+def remove_stale_partials(folder: Path, *, older_than_s: float = 24 * 3600) -> int:
+    """Delete staging folders left by exports killed half-way. Returns how many were removed."""
+    if not folder.is_dir():
+        return 0
+    removed = 0
+    cutoff = time.time() - older_than_s
+    for path in folder.rglob(f".*{PARTIAL}*"):
+        if path.is_dir() and path.stat().st_mtime < cutoff:
+            shutil.rmtree(path, ignore_errors=True)
+            removed += 1
+    return removed
