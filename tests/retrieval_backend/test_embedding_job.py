@@ -65,7 +65,11 @@ class Gallery:
         return Clip.objects.get(pk=clip_pk).sport_id
 
 
-def build(method: RetrievalMethod, timeout_s: float = 180) -> Job:
+# Generous: a worker loads torch and the text model cold, on a machine other test runs may be sharing.
+JOB_TIMEOUT_S = 360
+
+
+def build(method: RetrievalMethod, timeout_s: float = JOB_TIMEOUT_S) -> Job:
     job = ensure_index(method)
     assert job is not None
     wait_for(lambda: Job.objects.get(pk=job.pk).is_finished, timeout_s=timeout_s, what=f"embedding job of {method}")
@@ -180,12 +184,13 @@ def test_a_resumed_job_does_not_recompute_finished_chunks(gallery, celery_worker
     ids_path, vectors_path = shard_paths(Path(settings.EMBEDDING_ROOT) / method.name / index.version, 0)
     first_shard = (ids_path.stat().st_mtime_ns, vectors_path.read_bytes())
 
-    celery_worker_factory()  # stale messages for chunks 0 and 1 reach it and are skipped: neither is pending
+    worker = celery_worker_factory()  # stale messages for chunks 0 and 1 reach it and are skipped: neither is pending
     resume_job(Job.objects.get(pk=job.pk))
-    wait_for(lambda: Job.objects.get(pk=job.pk).is_finished, timeout_s=180, what="the resumed job")
+    wait_for(lambda: Job.objects.get(pk=job.pk).is_finished, timeout_s=JOB_TIMEOUT_S, what="the resumed job")
 
     job.refresh_from_db()
-    assert job.status == Job.Status.DONE
+    chunk_states = list(job.chunks.values_list("index", "status", "attempts", "error"))
+    assert job.status == Job.Status.DONE, (job.message, chunk_states, worker.log()[-3000:])
     assert job.done == 5
     attempts = dict(job.chunks.values_list("index", "attempts"))
     assert attempts == {0: 1, 1: 2, 2: 1}
