@@ -49,6 +49,7 @@ def _isolated_media(settings, tmp_path: Path) -> None:
     settings.CLIP_CACHE_DIR = tmp_path / "media" / "clips"
     settings.EMBEDDING_ROOT = tmp_path / "embeddings"
     settings.INDEX_ROOT = tmp_path / "indexes"
+    settings.EXPORT_ROOT = tmp_path / "exports"
 
 
 @pytest.fixture
@@ -173,6 +174,7 @@ def celery_worker_factory(transactional_db, tmp_path: Path, settings) -> Iterato
         "CLIP_CACHE_DIR": str(settings.CLIP_CACHE_DIR),
         "EMBEDDING_ROOT": str(settings.EMBEDDING_ROOT),
         "INDEX_ROOT": str(settings.INDEX_ROOT),
+        "EXPORT_ROOT": str(settings.EXPORT_ROOT),
         "VAR_DIR": str(settings.VAR_DIR),
         "DEBUG": "1",
     }
