@@ -10,6 +10,7 @@ shares the machine.
 
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -55,7 +56,7 @@ def main() -> None:
             for name, run in runs.items():
                 best[name] = max(best[name], _rate(len(clips), run))
         decode, sample, full = best["decode"], best["sample"], best["full"]
-        print(f"  best of {ROUNDS} interleaved rounds:")
+        print(f"  best of {ROUNDS} interleaved rounds; load average {os.getloadavg()[0]:.1f} (noisy when > 0.5):")
         print(f"  decode only (every frame)       {decode:7.1f} clips/s")
         print(f"  sample 16 frames at 32x24       {sample:7.1f} clips/s")
         print(f"  visual baseline (sample + desc) {full:7.1f} clips/s")
