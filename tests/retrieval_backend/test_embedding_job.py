@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from retrieval_backend.embedding import embed_chunk, ensure_index, shard_paths
+from retrieval_backend.embedding import assemble_index, embed_chunk, ensure_index, shard_paths
 from retrieval_backend.jobs import resume_job, run_chunk
 from retrieval_backend.models import Clip, EmbeddingIndex, Job, JobChunk, MistakeQuery, RetrievalMethod, Sport, Video
 from retrieval_backend.ranking import IndexNotReady, rank_queries
@@ -15,8 +15,6 @@ from retrieval_backend.video.synthetic import moving_bar
 from tests.conftest import wait_for
 from tests.retrieval_backend.fake_backend import fake_distribution  # noqa: F401 - fixture
 from tests.retrieval_backend.tiny_encoder import write_torchscript
-
-pytestmark = [pytest.mark.worker, pytest.mark.redis]
 
 
 def static_colour(rgb: tuple[int, int, int]):
@@ -79,10 +77,56 @@ def build(method: RetrievalMethod, timeout_s: float = JOB_TIMEOUT_S) -> Job:
 
 @pytest.fixture
 def gallery(transactional_db, make_video) -> Gallery:
+    """Committed rows, for tests whose worker process must see them."""
     return Gallery(make_video)
 
 
+@pytest.fixture
+def gallery_in_transaction(db, make_video) -> Gallery:
+    """Rows in the test's transaction: nothing is queued (``on_commit`` never fires), chunks run in-process."""
+    return Gallery(make_video)
+
+
+def build_in_process(method: RetrievalMethod) -> EmbeddingIndex:
+    job = ensure_index(method)
+    for chunk_id in job.chunks.order_by("index").values_list("pk", flat=True):
+        assert run_chunk(chunk_id, embed_chunk) == "done"
+    assert assemble_index(job.pk) == "done"
+    return EmbeddingIndex.objects.get(pk=job.params["index_id"])
+
+
+def test_an_hnsw_method_ranks_each_sport_exactly_like_the_flat_one(gallery_in_transaction):
+    gallery = gallery_in_transaction
+    params = {"frames": 4, "chunk_size": 2}
+    flat = RetrievalMethod.objects.create(name="flat", backend="visual", params=params)
+    hnsw = RetrievalMethod.objects.create(name="hnsw", backend="visual", params={**params, "index": "hnsw"})
+    flat_index, hnsw_index = build_in_process(flat), build_in_process(hnsw)
+    assert (flat_index.kind, hnsw_index.kind) == ("flat", "hnsw")
+    assert flat_index.status == hnsw_index.status == EmbeddingIndex.Status.READY
+    assert flat_index.version != hnsw_index.version  # the index kind is part of what an index is built from
+    assert rank_queries(hnsw, gallery.queries, k=3) == rank_queries(flat, gallery.queries, k=3)
+    # Searching the whole gallery goes through the HNSW graph; with five clips it finds them all.
+    anywhere = RetrievalMethod.objects.create(
+        name="hnsw-any", backend="visual", params={**params, "index": "hnsw", "any_sport": True}
+    )
+    build_in_process(anywhere)
+    ranked = rank_queries(anywhere, gallery.queries, k=5)
+    assert {gallery.sport_of(c) for c, _ in ranked[gallery.q_shot.pk]} == {gallery.basketball.pk, gallery.tennis.pk}
+
+
+def test_a_method_whose_index_is_missing_says_what_to_run(gallery_in_transaction):
+    method = RetrievalMethod.objects.create(name="narration", backend="narration-text")
+    with pytest.raises(IndexNotReady, match=r"build it with: python manage\.py build_index narration"):
+        rank_queries(method, gallery_in_transaction.queries, k=3)
+    job = ensure_index(method)
+    with pytest.raises(IndexNotReady, match=rf"still being built \(job #{job.pk}, 0% done\)"):
+        rank_queries(method, gallery_in_transaction.queries, k=3)
+    assert ensure_index(method) == job  # asked again: the same job, not a second one
+
+
 @pytest.mark.usefixtures("fake_distribution")  # before the worker starts, so it sees the package too
+@pytest.mark.worker
+@pytest.mark.redis
 def test_every_backend_ranks_the_gallery_end_to_end_on_a_worker(gallery, celery_worker_factory, tmp_path):
     worker = celery_worker_factory()
     write_torchscript(tmp_path / "team-encoder.pt")
@@ -130,6 +174,8 @@ def test_every_backend_ranks_the_gallery_end_to_end_on_a_worker(gallery, celery_
     assert results["fusion"][gallery.q_serve.pk][0][0] == gallery.toss.pk
 
 
+@pytest.mark.worker
+@pytest.mark.redis
 def test_a_clip_that_fails_to_decode_is_an_error_on_the_job_and_the_rest_is_indexed(
     gallery, celery_worker_factory, tmp_path
 ):
@@ -170,6 +216,8 @@ def test_a_clip_that_fails_to_decode_is_an_error_on_the_job_and_the_rest_is_inde
     assert EmbeddingIndex.objects.get(method=method, status="ready").n == 5
 
 
+@pytest.mark.worker
+@pytest.mark.redis
 def test_a_resumed_job_does_not_recompute_finished_chunks(gallery, celery_worker_factory, settings):
     method = RetrievalMethod.objects.create(
         name="narration", backend="narration-text", params={"chunk_size": 2}
