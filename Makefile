@@ -28,7 +28,8 @@ run: install
 	@echo "  coaches:    coach1, coach2, coach3 / coachbench-demo"
 	@echo
 	@# The Procfile names `python` and `celery`: the virtual environment's, not whatever is first on PATH.
-	PATH="$(abspath $(VENV))/bin:$$PATH" $(VENV)/bin/honcho -f platform/Procfile.embedded start
+	@# honcho gives each process a PORT of its own, counting from its base port: 5000 unless PORT is set.
+	PORT="$${PORT:-8000}" PATH="$(abspath $(VENV))/bin:$$PATH" $(VENV)/bin/honcho -f platform/Procfile.embedded start
 
 test: install
 	@mkdir -p var

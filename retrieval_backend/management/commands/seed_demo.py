@@ -63,7 +63,7 @@ class Command(BaseCommand):
         if options["if_empty"]:
             reason = _not_empty()
             if reason:
-                self.stdout.write(f"Demo data not loaded: {reason}. (Run seed_demo without --if-empty to add it.)")
+                self.stdout.write(f"Skipping the demo data: {reason} (seed_demo without --if-empty adds the rest).")
                 return
         folder = (options["folder"] or Path(settings.MEDIA_ROOT) / "demo").expanduser().resolve()
         self.stdout.write(f"Rendering the demo videos into {folder} ...")
