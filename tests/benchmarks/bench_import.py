@@ -4,9 +4,10 @@ The manifest has 20k videos of 5 clips each. Every video line names its own
 file (hard links to a few real videos, so ``source_uri`` stays unique and the
 existence check is real) and the import runs ``--probe none`` into a fresh
 SQLite database in a temporary VAR_DIR, in a child process so that its peak
-resident memory (ru_maxrss) is its own. A second child repeats the import
-under tracemalloc for the peak of Python allocations; a third re-imports the
-same manifest (everything unchanged).
+resident memory (ru_maxrss) is its own. A second child re-imports the same
+manifest (everything unchanged); a third repeats the import under tracemalloc
+for the peak of the import's own Python allocations. A child that only starts
+Django gives the baseline that every command pays before reading a line.
 """
 
 from __future__ import annotations
@@ -25,6 +26,14 @@ ROOT = Path(__file__).resolve().parents[2]
 VIDEOS = 20_000
 CLIPS_PER_VIDEO = 5
 SPORTS = ["basketball", "tennis", "soccer", "golf", "swimming", "volleyball", "ice-hockey", "rowing"]
+
+_STARTUP_ONLY = """
+import os, django
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+django.setup()
+from django.core.management import load_command_class
+load_command_class("retrieval_backend", "import_gallery")
+"""
 
 _TRACED_IMPORT = """
 import os, sys, tracemalloc, django
@@ -107,6 +116,12 @@ def main() -> None:
         var_dir.mkdir()
         env = _child_env(var_dir)
         command = [sys.executable, "manage.py", "import_gallery", str(manifest), "--probe", "none", "--no-progress"]
+
+        seconds, cpu, rss, _ = _run([sys.executable, "-c", _STARTUP_ONLY], env)
+        print(
+            f"baseline, Django start-up and the command loaded: {seconds:.1f} s wall ({cpu:.1f} s CPU), "
+            f"peak RSS {rss / 2**20:.0f} MiB"
+        )
 
         _fresh_database(var_dir, env)
         seconds, cpu, rss, output = _run(command, env)
