@@ -18,9 +18,9 @@ from retrieval_backend.demo.canvas import Canvas
 from retrieval_backend.demo.catalogue import COACH_KITS, gallery_videos, mistake_queries
 from retrieval_backend.demo.skill import Rep
 from retrieval_backend.demo.sports import SKILLS
-from retrieval_backend.management.commands.seed_demo import COACHES, DEMO_PASSWORD, RESEARCHER
 from retrieval_backend.models import Clip, MistakeQuery, RetrievalMethod, Sport, Video
 from retrieval_backend.video.probe import probe
+from studies.management.commands.seed_demo import COACHES, DEMO_PASSWORD, RESEARCHER
 
 
 @pytest.fixture(scope="session")
@@ -222,3 +222,43 @@ def test_each_query_shows_its_fault_not_the_correct_execution(demo_folder: Path)
                 rep.draw(canvas, index / (len(decoded) - 1))
                 distances[fault] += int((np.abs(canvas.image().astype(np.int16) - frame).max(axis=2) > 60).sum())
         assert distances[query.fault] < distances[None] / 3, (query.external_id, distances)
+
+
+@pytest.mark.django_db
+def test_it_creates_a_demo_study_waiting_for_the_worker(demo_folder: Path) -> None:
+    from retrieval_backend.models import Job
+    from studies.models import CoachProfile, Study
+
+    output = seed(demo_folder)
+    study = Study.objects.get(slug="demo")
+    assert study.status == Study.Status.GENERATING
+    assert study.kinds == Study.Kinds.BOTH
+    assert study.methods.count() == 3
+    assert "goes live once the worker" in output
+    assert Job.objects.filter(kind="generate_candidates").count() == 1
+    for username in COACHES:
+        assert CoachProfile.objects.get(user__username=username).sports.count() == 4
+    seed(demo_folder)
+    assert Study.objects.filter(slug__startswith="demo").count() == 1
+
+
+@pytest.mark.worker
+@pytest.mark.redis
+def test_the_worker_makes_the_demo_study_live_for_the_demo_coaches(demo_folder, celery_worker_factory) -> None:
+    from studies.assignment import next_assignment_for
+    from studies.models import Item, Study
+    from tests.conftest import wait_for
+
+    celery_worker_factory()
+    seed(demo_folder)
+
+    def live() -> bool:
+        study = Study.objects.get(slug="demo")
+        assert study.status in {"generating", "ready", "live"}, study.status_message
+        return study.status == "live"
+
+    wait_for(live, timeout_s=600, interval_s=2, what="the demo study to go live")
+    study = Study.objects.get(slug="demo")
+    assert set(Item.objects.filter(study=study).values_list("kind", flat=True)) == {"pairwise", "likert"}
+    coach = get_user_model().objects.get(username=COACHES[0])
+    assert next_assignment_for(coach, study) is not None

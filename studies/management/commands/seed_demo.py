@@ -1,9 +1,10 @@
-"""``manage.py seed_demo``: a small synthetic gallery, mistake queries, methods and demo accounts.
+"""``manage.py seed_demo``: a small synthetic gallery, mistake queries, methods, demo accounts and a demo study.
 
 The videos are drawn and encoded here (no network, no data files) into
 ``MEDIA_ROOT/demo``, then imported through ``import_gallery`` and
 ``import_queries`` like any researcher's manifests, so the demo exercises the
-real import path. Running it again adds only what is missing.
+real import path. The demo study goes live once a worker has generated the
+methods' candidates (``studies.demo``). Running it again adds only what is missing.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from retrieval_backend.demo.build import build_demo
 from retrieval_backend.demo.sports import SKILLS
 from retrieval_backend.methods import BackendNotFound, BackendParamsError, backend_class
 from retrieval_backend.models import Clip, MistakeQuery, RetrievalMethod, Sport
+from studies.demo import ensure_demo_coach_profiles, start_demo_study
 
 DEMO_PASSWORD = "coachbench-demo"  # noqa: S105 - printed on purpose: a demo account on a local machine
 RESEARCHER = "researcher"
@@ -81,6 +83,13 @@ class Command(BaseCommand):
         created_users = _create_accounts(reset=options["force"])
         if created_users:
             self.stdout.write(f"Accounts added: {', '.join(created_users)}.")
+        ensure_demo_coach_profiles(COACHES)
+        study = start_demo_study(COACHES)
+        if study is not None:
+            self.stdout.write(
+                f"Demo study “{study.title}” created: it goes live once the worker has generated the "
+                "methods' candidates (about a minute after it starts)."
+            )
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo ready: {Clip.objects.filter(external_id__startswith='demo-').count()} clips, "
