@@ -1,17 +1,13 @@
-"""The tables of a study's dataset bundle: their columns, and their rows read in batches from the database.
+"""The tables of a study's dataset bundle: their columns, and the rows of the small ones.
 
-Every table is sorted by a stable key and every row is built from ``values_list`` iterators, so a
-table of a million judgements is never held in memory. Judgements are read in item order and
-joined to their item by walking both lists side by side (a merge join): what one item says
-(its clips, the methods behind each side, which side was shown where) is worked out once for all
-the judgements on it.
+Every table is sorted by a stable key and read with iterators. The two large tables, judgements
+and items, are streamed together as Arrow batches by ``annotations.export.judgement_table``.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Q
@@ -126,71 +122,6 @@ IDENTICAL_COLUMNS = [
 ]
 
 
-@dataclass
-class ItemView:
-    """What an item contributes to each of its rows, computed once per item."""
-
-    item_id: int
-    values: tuple  # item_key, kind, is_gold, query_id, clip_a, clip_b, swapped, sides..., shown...
-    gold_answer: str | None
-    needed: int
-
-
-def _credit_columns(credits: list[dict], names: dict[int, str]) -> tuple[list[str], list[int]]:
-    ordered = sorted(credits or [], key=lambda c: (names.get(int(c["method"]), ""), int(c.get("rank") or 0)))
-    return [names.get(int(c["method"]), f"method-{c['method']}") for c in ordered], [
-        int(c.get("rank") or 0) for c in ordered
-    ]
-
-
-def _items(study: Study, names: dict[int, str]) -> Iterator[ItemView]:
-    fields = [
-        "id",
-        "key",
-        "kind",
-        "is_gold",
-        "query__external_id",
-        "clip_a__external_id",
-        "clip_b__external_id",
-        "swapped",
-        "credits_a",
-        "credits_b",
-        "gold_answer",
-        "needed",
-    ]
-    rows = Item.objects.filter(study=study).order_by("id").values_list(*fields).iterator(chunk_size=CHUNK)
-    for item_id, key, kind, gold, query, clip_a, clip_b, swapped, cred_a, cred_b, gold_answer, needed in rows:
-        methods_a, ranks_a = _credit_columns(cred_a, names)
-        methods_b, ranks_b = _credit_columns(cred_b, names) if clip_b else (None, None)
-        a_side = (clip_a, methods_a, ranks_a)
-        b_side = (clip_b, methods_b, ranks_b)
-        left, right = (b_side, a_side) if swapped else (a_side, b_side)
-        yield ItemView(
-            item_id=item_id,
-            values=(
-                key,
-                kind,
-                gold,
-                query,
-                clip_a,
-                clip_b,
-                swapped,
-                methods_a,
-                ranks_a,
-                methods_b,
-                ranks_b,
-                left[0],
-                right[0],
-                left[1],
-                left[2],
-                right[1],
-                right[2],
-            ),
-            gold_answer=json.dumps(gold_answer, sort_keys=True) if gold_answer is not None else None,
-            needed=needed,
-        )
-
-
 def method_names() -> dict[int, str]:
     """Every method's name by id: items credit methods by id, and a method may have left the study since."""
     return dict(RetrievalMethod.objects.values_list("id", "name"))
@@ -205,74 +136,6 @@ def batched(rows: Iterator[tuple], size: int) -> Iterator[list[tuple]]:
             batch = []
     if batch:
         yield batch
-
-
-def item_rows(study: Study, names: dict[int, str]) -> Iterator[tuple]:
-    for item in _items(study, names):
-        yield (*item.values, item.gold_answer, item.needed)
-
-
-def judgement_rows(study: Study, names: dict[int, str]) -> Iterator[tuple]:
-    """One row per judgement, ordered by item then judgement id, joined to its item by a merge join."""
-    items = _items(study, names)
-    current: ItemView | None = None
-    pseudonyms: dict[int, str] = {}
-    fields = [
-        "id",
-        "item_id",
-        "choice",
-        "winner",
-        "score",
-        "rationale",
-        "flag",
-        "watch_ms",
-        "server_ms",
-        "coach_id",
-        "created",
-        "revised",
-        "revision",
-    ]
-    judgements = Judgement.objects.filter(study=study).order_by("item_id", "id").values_list(*fields)
-    slug = study.slug
-    for (
-        jid,
-        item_id,
-        choice,
-        winner,
-        score,
-        rationale,
-        flag,
-        watch,
-        ms,
-        coach,
-        created,
-        revised,
-        revision,
-    ) in judgements.iterator(chunk_size=CHUNK):
-        while current is None or current.item_id < item_id:
-            current = next(items)
-        pseudonym = pseudonyms.get(coach)
-        if pseudonym is None:
-            pseudonym = pseudonyms[coach] = coach_pseudonym(slug, coach)
-        watch = watch or {}
-        yield (
-            slug,
-            jid,
-            *current.values,
-            choice or None,
-            winner or None,
-            score,
-            rationale,
-            flag or None,
-            watch.get("query"),
-            watch.get("a"),
-            watch.get("b"),
-            ms,
-            pseudonym,
-            created,
-            revised,
-            revision,
-        )
 
 
 def query_rows(study: Study) -> Iterator[tuple]:

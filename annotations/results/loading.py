@@ -1,19 +1,21 @@
 """A study's judgements as arrays: the only part of the results service that talks to the database.
 
-Rows are read with ``values_list`` iterators (no model instances), items first, then judgements,
-each joined to its item by position in a sorted id array. Everything downstream is numpy and the
+Rows are read in batches from raw cursors (no model instances, no per-value converters), items
+first, then judgements, each joined to its item by position in a sorted id array. Everything downstream is numpy and the
 pure functions of ``annotations.stats``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
 from dataclasses import dataclass
 
 import numpy as np
-from django.db.models import Max, Min
+from django.db.models import Max, Min, TextField
+from django.db.models.functions import Cast
 
 from annotations.models import Judgement
+from annotations.raw_rows import raw_batches
 from studies.models import Item, PairingOutcome, Study
 
 CHUNK = 20_000
@@ -90,12 +92,24 @@ class StudyData:
         return self.item_kind[self.item] == KINDS.index(kind)
 
 
-def _rows(queryset, fields: list[str]) -> Iterator[tuple]:
-    return queryset.values_list(*fields).iterator(chunk_size=CHUNK)
+def _decoded(value: object) -> object:
+    """A JSON field as the driver returns it: text on SQLite, already decoded on PostgreSQL."""
+    return json.loads(value) if isinstance(value, str) else value
 
 
-def _credit_pairs(credits: list[dict] | None) -> list[tuple[int, int]]:
-    return [(int(credit["method"]), int(credit.get("rank") or 0)) for credit in credits or []]
+class _CreditPairs:
+    """(method, rank) pairs from a credits field's JSON text, decoded once per distinct text."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, list[tuple[int, int]]] = {}
+
+    def __call__(self, text: str | None) -> list[tuple[int, int]]:
+        pairs = self._seen.get(text or "")
+        if pairs is None:
+            pairs = [(int(c["method"]), int(c.get("rank") or 0)) for c in _decoded(text or "[]") or []]
+            if len(self._seen) < 100_000:
+                self._seen[text or ""] = pairs
+        return pairs
 
 
 def load_study(study: Study) -> StudyData:
@@ -104,47 +118,66 @@ def load_study(study: Study) -> StudyData:
     ids, kinds, queries, sports, gold, gold_answers, needed = [], [], [], [], [], [], []
     credits_a: list[list[tuple[int, int]]] = []
     credits_b: list[list[tuple[int, int]]] = []
-    fields = [
-        "id",
-        "kind",
-        "query_id",
-        "query__sport__slug",
-        "is_gold",
-        "gold_answer",
-        "credits_a",
-        "credits_b",
-        "query__start_s",
-        "query__end_s",
-        "clip_a__start_s",
-        "clip_a__end_s",
-        "clip_b__start_s",
-        "clip_b__end_s",
-    ]
-    for row in _rows(Item.objects.filter(study=study).order_by("id"), fields):
-        (item_id, kind, query_id, sport, is_gold, gold_answer, cred_a, cred_b, qs, qe, as_, ae, bs, be) = row
-        ids.append(item_id)
-        kinds.append(KINDS.index(kind))
-        queries.append(query_id)
-        sports.append(sport_index.setdefault(sport, len(sport_index)))
-        gold.append(is_gold)
-        gold_answers.append(gold_answer if is_gold else None)
-        needed.append((qe - qs) + (ae - as_) + ((be - bs) if bs is not None else 0.0))
-        credits_a.append(_credit_pairs(cred_a))
-        credits_b.append(_credit_pairs(cred_b))
+    pairs = _CreditPairs()
+    items = (
+        Item.objects.filter(study=study)
+        .annotate(credits_a_text=Cast("credits_a", TextField()), credits_b_text=Cast("credits_b", TextField()))
+        .order_by("id")
+        .values_list(
+            "id",
+            "kind",
+            "query_id",
+            "query__sport__slug",
+            "is_gold",
+            "gold_answer",
+            "credits_a_text",
+            "credits_b_text",
+            "query__start_s",
+            "query__end_s",
+            "clip_a__start_s",
+            "clip_a__end_s",
+            "clip_b__start_s",
+            "clip_b__end_s",
+        )
+    )
+    kind_codes = {kind: code for code, kind in enumerate(KINDS)}
+    for rows in raw_batches(items, CHUNK):
+        for item_id, kind, query_id, sport, is_gold, gold_answer, cred_a, cred_b, qs, qe, as_, ae, bs, be in rows:
+            ids.append(item_id)
+            kinds.append(kind_codes[kind])
+            queries.append(query_id)
+            sports.append(sport_index.setdefault(sport, len(sport_index)))
+            gold.append(bool(is_gold))
+            gold_answers.append(_decoded(gold_answer) if is_gold else None)
+            needed.append((qe - qs) + (ae - as_) + ((be - bs) if bs is not None else 0.0))
+            credits_a.append(pairs(cred_a))
+            credits_b.append(pairs(cred_b))
     item_id = np.array(ids, dtype=np.int64)
 
-    j_ids, j_items, coaches, flags, winners, scores, server = [], [], [], [], [], [], []
+    # Judgements: whole columns per batch, no Python work per row.
+    parts: list[list[np.ndarray]] = [[] for _ in range(7)]
     judgements = Judgement.objects.filter(study=study).order_by("id")
-    for jid, item, coach, flag, winner, score, ms in _rows(
-        judgements, ["id", "item_id", "coach_id", "flag", "winner", "score", "server_ms"]
-    ):
-        j_ids.append(jid)
-        j_items.append(item)
-        coaches.append(coach)
-        flags.append(bool(flag))
-        winners.append(winner)
-        scores.append(np.nan if score is None else score)
-        server.append(ms)
+    fields = judgements.values_list("id", "item_id", "coach_id", "flag", "winner", "score", "server_ms")
+    for rows in raw_batches(fields, CHUNK):
+        jid, item, coach, flag, winner, score, ms = zip(*rows, strict=True)
+        for part, values in zip(
+            parts,
+            (
+                np.array(jid, dtype=np.int64),
+                np.array(item, dtype=np.int64),
+                np.array(coach, dtype=np.int64),
+                np.array(flag, dtype=str) != "",
+                np.array(winner, dtype=str),
+                np.array(score, dtype=np.float64),  # None becomes NaN
+                np.array(ms, dtype=np.float64),
+            ),
+            strict=True,
+        ):
+            part.append(values)
+    empty = [np.zeros(0, np.int64)] * 3 + [np.zeros(0, bool), np.zeros(0, str)] + [np.zeros(0, np.float64)] * 2
+    j_ids, j_items, coaches, flags, winners, scores, server = (
+        np.concatenate(part) if part else blank for part, blank in zip(parts, empty, strict=True)
+    )
     span = judgements.aggregate(first=Min("created"), last=Max("created"), revised=Max("revised"))
     last = max((t for t in (span["last"], span["revised"]) if t is not None), default=None)
     return StudyData(
@@ -160,13 +193,13 @@ def load_study(study: Study) -> StudyData:
         item_seconds_needed=np.array(needed, dtype=np.float64),
         credits_a=Credits.from_lists(credits_a),
         credits_b=Credits.from_lists(credits_b),
-        judgement_id=np.array(j_ids, dtype=np.int64),
-        item=np.searchsorted(item_id, np.array(j_items, dtype=np.int64)),
-        coach=np.array(coaches, dtype=np.int64),
-        flagged=np.array(flags, dtype=bool),
-        winner=np.array(winners, dtype=object).astype(str) if winners else np.array([], dtype=str),
-        score=np.array(scores, dtype=np.float64),
-        server_ms=np.array(server, dtype=np.float64),
+        judgement_id=j_ids,
+        item=np.searchsorted(item_id, j_items),
+        coach=coaches,
+        flagged=flags,
+        winner=winners,
+        score=scores,
+        server_ms=server,
         first_judgement=span["first"],
         last_judgement=last,
         identical_pairs=list(

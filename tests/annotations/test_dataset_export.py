@@ -277,11 +277,11 @@ def test_a_killed_export_leaves_no_bundle_offered(settings, client):
     script = (
         "import os, signal, django; django.setup()\n"
         "from annotations.export import bundle, runs\n"
-        "write = bundle.TableWriter.write\n"
+        "write = bundle.TableWriter.write_batch\n"
         "def write_then_die(self, rows):\n"
         "    write(self, rows)\n"
         "    if self.name == 'judgements': os.kill(os.getpid(), signal.SIGKILL)\n"
-        "bundle.TableWriter.write = write_then_die\n"
+        "bundle.TableWriter.write_batch = write_then_die\n"
         f"runs.run_export({export.pk}, batch_rows=5, bootstrap=10)\n"
     )
     env = {
