@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
+from retrieval_backend.candidate_import import IMPORTED_BACKEND
 from retrieval_backend.methods import BackendParamsError, available_backends
 from retrieval_backend.methods.base import COMMON_PARAMS
 from retrieval_backend.models import RetrievalMethod
@@ -35,13 +36,18 @@ class RetrievalMethodForm(forms.ModelForm):
             (name, f"{name}: {cls.description}" if cls.description else name) for name, cls in self.backends.items()
         ]
         current = self.instance.backend if self.instance and self.instance.pk else ""
-        if current and current not in self.backends:
+        if current == IMPORTED_BACKEND:
+            choices.append((current, f"{current}: candidates computed elsewhere (import_candidates)"))
+        elif current and current not in self.backends:
             choices.append((current, f"{current} (not installed on this server)"))
         self.fields["backend"].choices = choices
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         name = cleaned.get("backend")
+        if name == IMPORTED_BACKEND:
+            # Its candidates come from import_candidates; there is no backend to check parameters against.
+            return cleaned
         backend = self.backends.get(name or "")
         if backend is None:
             if name:

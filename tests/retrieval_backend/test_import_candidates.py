@@ -170,3 +170,21 @@ def test_a_file_that_is_not_utf8_is_reported_per_line(gallery, tmp_path):
     path = tmp_path / "latin1.jsonl"
     path.write_bytes(_line().encode() + b"\n" + '{"query": "q-é"}'.encode("latin-1") + b"\n")
     assert _errors_of(path) == ["2: line: not UTF-8 text (byte 14); save the file as UTF-8."]
+
+
+def test_an_imported_method_stays_editable_in_the_admin(db, client):
+    from django.contrib.auth import get_user_model
+    from django.urls import reverse
+
+    from retrieval_backend.models import RetrievalMethod
+
+    method = RetrievalMethod.objects.create(name="cluster-v2", backend="imported")
+    admin = get_user_model().objects.create_superuser("admin", "a@example.org", "pw-for-tests-123")
+    client.force_login(admin)
+    url = reverse("admin:retrieval_backend_retrievalmethod_change", args=[method.pk])
+    response = client.post(
+        url, {"name": "cluster-v2", "backend": "imported", "params": "{}", "version": "2", "description": "ours"}
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    method.refresh_from_db()
+    assert (method.version, method.description) == ("2", "ours")
