@@ -6,6 +6,7 @@ Gold items count here (that is what they are for) and nowhere else. Plain numpy:
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -43,17 +44,16 @@ def expected_answers(gold_answers: list[object], answers: list[str]) -> list[str
 
 
 def quality_results(
-    coaches: list[str],
+    coaches: Sequence[object],
     items: np.ndarray,
     answers: list[str],
     gold_answers: list[object],
     seconds: np.ndarray,
     seconds_needed: np.ndarray,
-    flagged_by_coach: dict[str, int],
 ) -> dict[str, Any]:
-    if not coaches:
-        records = [{"coach": coach, "n_judgements": 0, "n_flagged": n} for coach, n in sorted(flagged_by_coach.items())]
-        return {"how": HOW_QUALITY, "coaches": records, "warnings": []}
+    """Per-coach records (named as ``coaches`` names them, as text) and warnings worth a look."""
+    if len(coaches) == 0:
+        return {"how": HOW_QUALITY, "coaches": [], "warnings": []}
     rows = coach_quality(
         coaches,
         items,
@@ -62,12 +62,8 @@ def quality_results(
         seconds=seconds,
         seconds_needed=seconds_needed,
     )
-    records = []
     warnings = []
     for row in rows:
-        record = dataclasses.asdict(row)
-        record["n_flagged"] = flagged_by_coach.get(row.coach, 0)
-        records.append(record)
         if row.n_too_fast:
             warnings.append(
                 f"{row.coach}: {row.n_too_fast} of {row.n_judgements} judgements were submitted faster than the "
@@ -75,11 +71,4 @@ def quality_results(
             )
         if row.gold_accuracy is not None and row.gold_accuracy < 0.5:
             warnings.append(f"{row.coach}: answered {row.gold_accuracy:.0%} of {row.n_gold} gold items as expected.")
-    answered = {row.coach for row in rows}
-    for coach, count in sorted(flagged_by_coach.items()):
-        if coach not in answered:
-            # Only flags: no figure to compute, but the researcher should see the coach.
-            empty = {field.name: None for field in dataclasses.fields(rows[0])}
-            records.append({**empty, "coach": coach, "n_judgements": 0, "n_gold": 0, "n_flagged": count})
-    records.sort(key=lambda record: record["coach"])
-    return {"how": HOW_QUALITY, "coaches": records, "warnings": warnings}
+    return {"how": HOW_QUALITY, "coaches": [dataclasses.asdict(row) for row in rows], "warnings": warnings}

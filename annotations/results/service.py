@@ -183,15 +183,42 @@ def _quality(data: StudyData) -> dict[str, Any]:
         for winner, score in zip(data.winner[rows].tolist(), scores.tolist(), strict=True)
     ]
     flagged = Counter(pseudonym[coach] for coach in data.coach[data.flagged].tolist())
-    return quality_results(
-        [pseudonym[coach] for coach in data.coach[rows].tolist()],
-        data.item_id[data.item[rows]],
+    # Coaches and items go in as small integer codes: the statistics turn them into text, and a
+    # million 22-character pseudonyms would cost far more memory than a million 3-digit codes.
+    coach_ids, coach_codes = np.unique(data.coach[rows], return_inverse=True)
+    result = quality_results(
+        coach_codes,
+        data.item[rows],
         answers,
         [data.item_gold_answer[index] for index in data.item[rows].tolist()],
         data.server_ms[rows] / 1000.0,
         data.item_seconds_needed[data.item[rows]],
-        dict(flagged),
     )
+    names = [pseudonym[int(coach)] for coach in coach_ids]
+    by_code = {str(code): name for code, name in enumerate(names)}
+    return _named_quality(result, by_code, dict(flagged))
+
+
+def _named_quality(result: dict[str, Any], names: dict[str, str], flagged: dict[str, int]) -> dict[str, Any]:
+    """Quality rows and warnings with coach codes replaced by pseudonyms, and coaches who only flagged added."""
+    records = []
+    for record in result["coaches"]:
+        name = names[record["coach"]]
+        records.append({**record, "coach": name, "n_flagged": flagged.get(name, 0)})
+    answered = {record["coach"] for record in records}
+    for name, count in flagged.items():
+        if name not in answered:
+            # Only flags: no figure to compute, but the researcher should see the coach.
+            empty = dict.fromkeys(("gold_accuracy", "n_with_majority", "majority_agreement", "median_seconds"))
+            records.append(
+                {**empty, "coach": name, "n_judgements": 0, "n_gold": 0, "n_too_fast": 0, "n_flagged": count}
+            )
+    records.sort(key=lambda record: record["coach"])
+    warnings = []
+    for warning in result["warnings"]:
+        code, _, rest = warning.partition(":")
+        warnings.append(f"{names.get(code, code)}:{rest}")
+    return {**result, "coaches": records, "warnings": warnings}
 
 
 def _counts(data: StudyData) -> dict[str, Any]:

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import zipfile
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -307,3 +308,24 @@ def test_a_killed_export_leaves_no_bundle_offered(settings, client):
     export.refresh_from_db()
     assert export.is_offered
     assert "download zip" in client.get(reverse("admin:studies_study_report", args=[judged.study.pk])).content.decode()
+
+
+def test_a_current_cached_report_is_used_and_gives_the_same_bytes(judged, tmp_path):
+    from annotations.models import StudyReport
+    from annotations.reports import refresh_report
+
+    fresh = write_bundle(judged.study, tmp_path / "fresh.zip")
+    refresh_report(judged.study.pk, force=True)
+    cached = write_bundle(judged.study, tmp_path / "cached.zip")
+    assert cached.sha256 == fresh.sha256
+    # Proof that the cache was read: a marked cache shows up in the bundle...
+    report = StudyReport.objects.get(study=judged.study)
+    report.data["leaderboard"]["how"] = "read from the cache"
+    report.save()
+    marked = write_bundle(judged.study, tmp_path / "marked", bootstrap=1000).path
+    assert "read from the cache" in (marked / "results.json").read_text()
+    # ...and a cache that misses a change is not used.
+    judgement = Judgement.objects.filter(study=judged.study, flag="", kind="likert").first()
+    Judgement.objects.filter(pk=judgement.pk).update(revised=judgement.created + timedelta(minutes=5), revision=1)
+    stale = write_bundle(judged.study, tmp_path / "stale", bootstrap=1000).path
+    assert "read from the cache" not in (stale / "results.json").read_text()
