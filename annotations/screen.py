@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.db.models import QuerySet
+
 from retrieval_backend.models import Clip, MistakeQuery, Video
 from studies.models import Assignment, Item
 
@@ -94,12 +96,67 @@ def unwatched_sides(item: Item, watch_by_side: dict[str, int]) -> list[str]:
 SIDE_NAMES = {QUERY: "the athlete's execution", LEFT: "the left clip", RIGHT: "the right clip", CLIP: "the clip"}
 
 
-def assignment_screen_rows():
-    """The related rows a task page needs, fetched in one query with the assignment."""
-    return Assignment.objects.select_related(
-        "study",
-        "item__query__video",
-        "item__query__sport",
-        "item__clip_a__video",
-        "item__clip_b__video",
+# What a screen reads of each row. Loading only these keeps the queries cheap to build and to read.
+_VIDEO = ("source_uri", "sha256", "probe_status", "probe_error", "width", "height")
+_ASSIGNMENT_FIELDS = ("token", "status", "coach", "item", "reserved", "expires", "completed", "study")
+_ITEM_FIELDS = (
+    "kind",
+    "swapped",
+    "clip_a",
+    "clip_b",
+    "query__mistake",
+    "query__skill",
+    "query__start_s",
+    "query__end_s",
+    "query__sport__name",
+    *(f"query__video__{name}" for name in _VIDEO),
+)
+_CLIP_FIELDS = ("start_s", "end_s", "narration", *(f"video__{name}" for name in _VIDEO))
+
+
+def assignment_screen_rows() -> QuerySet[Assignment]:
+    """Assignments with their study (every field: its design drives the whole page).
+
+    ``load_screen`` adds the item, its query and its clips, each fetched by primary
+    key. A single query joining the assignment to its item lets PostgreSQL pick a
+    merge join that walks the whole item index when its statistics lag behind a
+    busy assignments table; lookups by key have one plan whatever the statistics.
+    """
+    return Assignment.objects.select_related("study").only(*_ASSIGNMENT_FIELDS).order_by()
+
+
+def attach_item(assignment: Assignment) -> Assignment:
+    """Fetch the assignment's item with its query, the query's video and sport, in one query."""
+    assignment.item = (
+        Item.objects.select_related("query__video", "query__sport").only(*_ITEM_FIELDS).get(pk=assignment.item_id)
     )
+    return assignment
+
+
+def attach_clips(assignment: Assignment) -> Assignment:
+    """Fetch the item's clips with their videos in one query (once; later calls do nothing).
+
+    A submit that needs no clip durations skips this query.
+    """
+    item = assignment.item
+    if Item.clip_a.is_cached(item):
+        return assignment
+    wanted = [pk for pk in (item.clip_a_id, item.clip_b_id) if pk is not None]
+    clips = Clip.objects.select_related("video").only(*_CLIP_FIELDS).in_bulk(wanted)
+    item.clip_a = clips[item.clip_a_id]
+    if item.clip_b_id is not None:
+        item.clip_b = clips[item.clip_b_id]
+    return assignment
+
+
+def load_screen(rows: QuerySet[Assignment], *, clips: bool = True, **lookup) -> Assignment | None:
+    """The one assignment matching ``lookup`` with what its screen shows, or None.
+
+    Three queries at most, each by a unique key, whatever the study's size.
+    """
+    try:
+        assignment = rows.get(**lookup)
+    except Assignment.DoesNotExist:
+        return None
+    attach_item(assignment)
+    return attach_clips(assignment) if clips else assignment

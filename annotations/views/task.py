@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import OuterRef, Subquery
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -18,7 +19,14 @@ from django.views.decorators.http import require_http_methods
 from annotations import breaks
 from annotations.judging import Answer, JudgementError, submit
 from annotations.posted_answer import read_answer
-from annotations.screen import SIDE_NAMES, assignment_screen_rows, unwatched_sides, watch_by_stored_key
+from annotations.screen import (
+    SIDE_NAMES,
+    assignment_screen_rows,
+    attach_clips,
+    load_screen,
+    unwatched_sides,
+    watch_by_stored_key,
+)
 from annotations.standing import progress_for
 from annotations.views.screen_context import screen_context
 from annotations.views.studies import render_done
@@ -29,9 +37,27 @@ from studies.models import Assignment, Participation, Study
 ANSWERABLE = (Study.Status.LIVE, Study.Status.PAUSED)
 
 
+# Built once: a queryset is only a description until it runs, and building this one
+# (six related tables, a column list, a subquery) costs more than running it.
+# The coach's progress in the study comes along in the same query.
+_TASK_ROWS = assignment_screen_rows().annotate(
+    done_count=Subquery(
+        Participation.objects.filter(study=OuterRef("study"), coach=OuterRef("coach")).values("done_count")[:1]
+    )
+)
+
+
+def _screen_rows():
+    return _TASK_ROWS.all()
+
+
 def _held(request: HttpRequest, token: str) -> Assignment:
-    """The coach's own assignment; anyone else's token is a 404, so tokens can't be probed."""
-    assignment = assignment_screen_rows().filter(token=token, coach=request.user).first()
+    """The coach's own assignment; anyone else's token is a 404, so tokens can't be probed.
+
+    A submit that goes through never shows this item again, so its clips are fetched
+    only when needed: for a page, a refusal, or the clip lengths of a full-watch study.
+    """
+    assignment = load_screen(_screen_rows(), clips=request.method != "POST", token=token, coach=request.user)
     if assignment is None:
         raise Http404("No such item is reserved for you.")
     return assignment
@@ -57,17 +83,16 @@ def render_task(
     error: str = "",
     status: int = 200,
     just_saved: bool = False,
+    streak: breaks.Streak | None = None,
 ) -> HttpResponse:
     study = assignment.study
-    done = (
-        Participation.objects.filter(study=study, coach=request.user).values_list("done_count", flat=True).first() or 0
-    )
-    context = screen_context(assignment, answer)
+    streak = streak or breaks.current(request, study)
+    context = screen_context(attach_clips(assignment), answer)
     context.update(
         {
             "task_url": reverse("coach:task", kwargs={"token": assignment.token}),
-            "progress": progress_for(study, done),
-            "break_due": breaks.break_due(request.session, study),
+            "progress": progress_for(study, assignment.done_count or 0),
+            "break_due": streak.due(study),
             "error": error,
             "just_saved": just_saved,
         }
@@ -80,13 +105,13 @@ def _submit(request: HttpRequest, assignment: Assignment) -> HttpResponse:
     study, item = assignment.study, assignment.item
     if assignment.status == Assignment.Status.DONE or study.status not in ANSWERABLE:
         # The same form sent twice (a double click, a resent POST): its answer is already recorded.
-        return _advance(request, study, just_saved=False)
+        return _advance(request, study, just_saved=False, streak=None)
     posted = read_answer(request.POST, item, study)
     answer = posted.answer
     if posted.problem:
         return render_task(request, assignment, answer=answer, error=posted.problem, status=422)
     if study.require_full_watch and not answer.flag:
-        short = unwatched_sides(item, posted.watch_by_side)
+        short = unwatched_sides(attach_clips(assignment).item, posted.watch_by_side)
         if short:
             names = " and ".join(SIDE_NAMES[side] for side in short)
             error = (
@@ -108,13 +133,12 @@ def _submit(request: HttpRequest, assignment: Assignment) -> HttpResponse:
     except AssignmentError as exc:
         # The reservation lapsed and others judged the item meanwhile: say so, and go on.
         messages.warning(request, str(exc))
-        return _advance(request, study, just_saved=False)
-    if created:
-        breaks.record_judged(request.session, study)
-    return _advance(request, study, just_saved=created)
+        return _advance(request, study, just_saved=False, streak=None)
+    streak = breaks.after_answer(request, study) if created else None
+    return _advance(request, study, just_saved=created, streak=streak)
 
 
-def _advance(request: HttpRequest, study: Study, *, just_saved: bool) -> HttpResponse:
+def _advance(request: HttpRequest, study: Study, *, just_saved: bool, streak: breaks.Streak | None) -> HttpResponse:
     """After a submit: the next item (htmx swap or redirect), or the done page when there is none."""
     try:
         following = next_assignment_for(request.user, study)
@@ -122,13 +146,19 @@ def _advance(request: HttpRequest, study: Study, *, just_saved: bool) -> HttpRes
         following = None
     if following is None:
         if request.htmx:
-            return render_done(request, study)
-        return _see_other(reverse("coach:done", kwargs={"slug": study.slug}))
-    url = reverse("coach:task", kwargs={"token": following.token})
-    if not request.htmx:
-        return _see_other(url)
-    response = render_task(request, assignment_screen_rows().get(pk=following.pk), just_saved=just_saved)
-    response["HX-Push-Url"] = url
+            response = render_done(request, study)
+        else:
+            response = _see_other(reverse("coach:done", kwargs={"slug": study.slug}))
+    else:
+        url = reverse("coach:task", kwargs={"token": following.token})
+        if request.htmx:
+            following = load_screen(_screen_rows(), pk=following.pk)
+            response = render_task(request, following, just_saved=just_saved, streak=streak)
+            response["HX-Push-Url"] = url
+        else:
+            response = _see_other(url)
+    if streak is not None:
+        breaks.remember(response, request, study, streak)
     return response
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from django.http import Http404, HttpRequest, HttpResponseBase
 from django.views.decorators.http import require_safe
 
-from annotations.screen import assignment_screen_rows, segment_for
+from annotations.screen import assignment_screen_rows, load_screen, segment_for
 from retrieval_backend.playback import segment_response
 from studies.models import Assignment
 
@@ -22,14 +22,10 @@ def task_video(request: HttpRequest, token: str, side: str) -> HttpResponseBase:
     # A 404 rather than a login redirect: a <video> element can't show a login form.
     if not request.user.is_authenticated:
         raise Http404("No such video.")
-    assignment = (
-        assignment_screen_rows()
-        .filter(
-            token=token,
-            coach=request.user,
-            status__in=(Assignment.Status.RESERVED, Assignment.Status.DONE),
-        )
-        .first()
+    assignment = load_screen(
+        assignment_screen_rows().filter(status__in=(Assignment.Status.RESERVED, Assignment.Status.DONE)),
+        token=token,
+        coach=request.user,
     )
     segment = segment_for(assignment.item, side) if assignment else None
     if segment is None:

@@ -339,7 +339,7 @@
   };
 
   Task.prototype.openHelp = function () {
-    var dialog = this.root.querySelector("#help-dialog");
+    var dialog = document.getElementById("help-dialog");
     if (dialog && !dialog.open) dialog.showModal();
   };
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
 from retrieval_backend.models import Clip, MistakeQuery, RetrievalMethod, Sport, Video
 from retrieval_backend.video.probe import probe
 from studies.models import Item, Study
@@ -17,6 +19,14 @@ NARRATIONS = [
     "Relax the grip so the racquet head can accelerate.",
     "Watch the ball onto the strings.",
 ]
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings) -> None:
+    """Coaches log in with real passwords; the default hasher's cost would be most of these tests' time."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 MISTAKE = "The elbow drops below the shoulder before contact, so the serve loses height and pace."
 
 

@@ -11,7 +11,12 @@ from django.urls import reverse
 
 from studies.assignment import next_assignment_for
 from studies.models import Participation, Study
-from tests.annotations.rating_setup import add_items, live_study, rows_only_gallery
+from tests.annotations.rating_setup import (
+    add_items,
+    fast_password_hashing,  # noqa: F401 - autouse
+    live_study,
+    rows_only_gallery,
+)
 from tests.studies.conftest import make_coach
 
 pytestmark = pytest.mark.django_db

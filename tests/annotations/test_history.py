@@ -10,7 +10,12 @@ from annotations.judging import Answer, submit
 from annotations.models import Judgement, JudgementRevision
 from studies.assignment import next_assignment_for
 from studies.models import Study
-from tests.annotations.rating_setup import add_items, live_study, rows_only_gallery
+from tests.annotations.rating_setup import (
+    add_items,
+    fast_password_hashing,  # noqa: F401 - autouse
+    live_study,
+    rows_only_gallery,
+)
 from tests.studies.conftest import make_coach
 
 pytestmark = pytest.mark.django_db

@@ -11,7 +11,13 @@ from django.urls import reverse
 from annotations.models import Judgement
 from retrieval_backend.models import Clip, MistakeQuery, RetrievalMethod, Video
 from studies.models import Assignment, Item, Participation
-from tests.annotations.rating_setup import MISTAKE, add_items, live_study, rows_only_gallery
+from tests.annotations.rating_setup import (
+    MISTAKE,
+    add_items,
+    fast_password_hashing,  # noqa: F401 - autouse
+    live_study,
+    rows_only_gallery,
+)
 from tests.studies.conftest import make_coach
 
 pytestmark = pytest.mark.django_db

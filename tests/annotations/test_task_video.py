@@ -9,7 +9,12 @@ from django.urls import reverse
 from annotations.judging import Answer, submit
 from retrieval_backend.playback import render_segment_for
 from studies.assignment import next_assignment_for, release_assignment
-from tests.annotations.rating_setup import add_items, live_study, playable_gallery
+from tests.annotations.rating_setup import (
+    add_items,
+    fast_password_hashing,  # noqa: F401 - autouse
+    live_study,
+    playable_gallery,
+)
 from tests.studies.conftest import make_coach
 
 pytestmark = pytest.mark.django_db

@@ -12,11 +12,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.db import connections
 from django.urls import reverse
 
 from annotations.models import Judgement, JudgementRevision
 from studies.models import Item
-from tests.annotations.rating_setup import add_items, live_study, playable_gallery
+from tests.annotations.rating_setup import (
+    add_items,
+    fast_password_hashing,  # noqa: F401 - autouse
+    live_study,
+    playable_gallery,
+)
 from tests.studies.conftest import make_coach
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -45,8 +51,13 @@ def page(monkeypatch) -> Iterator:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         page = browser.new_page(viewport=LAPTOP)
         page.set_default_timeout(30_000)
-        yield page
-        browser.close()
+        try:
+            yield page
+        finally:
+            browser.close()
+            # Under Playwright's event loop the ORM calls of the test got connections of their own
+            # (Django keys connections by context); close them, or PostgreSQL can't drop the test database.
+            connections.close_all()
 
 
 def _screenshot(page, name: str) -> None:
