@@ -65,11 +65,16 @@ def continue_study(request: HttpRequest, slug: str) -> HttpResponse:
     return redirect("coach:task", token=assignment.token)
 
 
+def wants_fragment(request: HttpRequest) -> bool:
+    """An htmx swap gets the panel alone; a history restore (Back, with htmx) needs the whole page."""
+    return bool(request.htmx) and not request.htmx.history_restore_request
+
+
 def render_done(request: HttpRequest, study: Study, *, status: int = 200) -> HttpResponse:
     reason = done_reason(study, request.user)
-    template = "annotations/done.html#done-panel" if request.htmx else "annotations/done.html"
+    template = "annotations/done.html#done-panel" if wants_fragment(request) else "annotations/done.html"
     response = render(request, template, {"study": study, "reason": reason}, status=status)
-    if request.htmx:
+    if wants_fragment(request):
         response["HX-Push-Url"] = reverse("coach:done", kwargs={"slug": study.slug})
     return response
 

@@ -29,7 +29,7 @@ from annotations.screen import (
 )
 from annotations.standing import progress_for
 from annotations.views.screen_context import screen_context
-from annotations.views.studies import render_done
+from annotations.views.studies import render_done, wants_fragment
 from studies.assignment import AssignmentError, next_assignment_for
 from studies.models import Assignment, Participation, Study
 
@@ -97,7 +97,7 @@ def render_task(
             "just_saved": just_saved,
         }
     )
-    template = "annotations/task.html#task-panel" if request.htmx else "annotations/task.html"
+    template = "annotations/task.html#task-panel" if wants_fragment(request) else "annotations/task.html"
     return render(request, template, context, status=status)
 
 

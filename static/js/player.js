@@ -32,7 +32,8 @@
     this.requireWatch = Boolean(task && task.dataset.requireWatch === "true");
     this.bar = root.querySelector(".player__bar");
     this.seek = root.querySelector("[data-act='seek']");
-    this.time = root.querySelector("[data-time]");
+    this.now = root.querySelector("[data-now]");
+    this.duration = root.querySelector("[data-duration]");
     this.toggleIcon = root.querySelector("[data-act='toggle'] use");
     this.muteIcon = root.querySelector("[data-act='mute'] use");
     this.video.controls = false;
@@ -190,7 +191,8 @@
     var v = this.video;
     var d = v.duration || 0;
     this.seek.value = d ? Math.round((v.currentTime / d) * 1000) : 0;
-    this.time.textContent = v.currentTime.toFixed(2) + " / " + d.toFixed(2) + " s";
+    this.now.textContent = v.currentTime.toFixed(2);
+    this.duration.textContent = d.toFixed(2);
   };
 
   Player.prototype.render = function () {
@@ -226,11 +228,16 @@
       player.root.addEventListener("pointerdown", mark);
       player.root.addEventListener("focusin", mark);
     });
+    // These buttons need this script, so the page shows them only once it runs.
     var both = root.querySelector("[data-play-both]");
-    if (both) both.addEventListener("click", function () {
-      self.playBoth();
-    });
+    if (both) {
+      both.hidden = false;
+      both.addEventListener("click", function () {
+        self.playBoth();
+      });
+    }
     root.querySelectorAll("[data-help]").forEach(function (button) {
+      button.hidden = false;
       button.addEventListener("click", function () {
         self.openHelp();
       });

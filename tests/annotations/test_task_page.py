@@ -70,6 +70,8 @@ def test_continue_reserves_an_item_and_opens_its_task_page(gallery, coach):
     assert study.pairwise_question in html
     for side in ("query", "left", "right"):
         assert f"/task/{assignment.token}/{side}.mp4" in html
+    assert "{#" not in html  # no template syntax leaks as text (a multi-line {# #} comment would)
+    assert "{%" not in html
     assert 'hx-post="' in html
     assert 'action="' in html
 

@@ -37,6 +37,7 @@ CHROMIUM_ARGS = [
 ]
 LAPTOP = {"width": 1366, "height": 768}
 TABLET = {"width": 768, "height": 1024}
+PHONE = {"width": 390, "height": 844}
 CLIP_S = 1.6
 
 
@@ -62,7 +63,7 @@ def page(monkeypatch) -> Iterator:
 
 def _screenshot(page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
-    for label, size in (("laptop", LAPTOP), ("tablet", TABLET)):
+    for label, size in (("laptop", LAPTOP), ("tablet", TABLET), ("phone", PHONE)):
         page.set_viewport_size(size)
         page.wait_for_timeout(150)  # let the layout settle after the resize
         page.screenshot(path=str(ARTIFACTS / f"{name}-{label}.png"), full_page=True)
@@ -92,12 +93,15 @@ def test_a_coach_rates_flags_and_revises_by_keyboard(live_server, page, make_vid
 
     ARTIFACTS.mkdir(exist_ok=True)
     page.goto(live_server.url + reverse("login"))
+    page.screenshot(path=str(ARTIFACTS / "coach-login-laptop.png"))
     page.fill("input[name='username']", "ana")
     page.fill("input[name='password']", "pw-for-tests-123")
     page.keyboard.press("Enter")
     page.wait_for_selector("text=Serve corrections")
     page.screenshot(path=str(ARTIFACTS / "coach-home-laptop.png"))
     page.click("text=Start")
+    page.wait_for_selector("text=How rating works")
+    page.screenshot(path=str(ARTIFACTS / "coach-study-laptop.png"), full_page=True)
     page.click("text=Start rating")
 
     # Pairwise: the query autoplays; the keyboard does the rest.
@@ -123,10 +127,14 @@ def test_a_coach_rates_flags_and_revises_by_keyboard(live_server, page, make_vid
     page.wait_for_selector("#task[data-kind='likert']")
     assert page.url != pairwise_url
     assert page.evaluate("() => window.noReloadMarker") == 1
+    # Back goes to the answered item's address, which moves on to the item at hand.
+    likert_url = page.url
+    page.go_back()
+    page.wait_for_url(likert_url)
+    page.wait_for_selector("#task[data-kind='likert']")
     _watch_everything(page)
     page.keyboard.press("4")
     _screenshot(page, "coach-likert")
-    likert_url = page.url
     page.keyboard.press("Enter")
 
     # The third item: flagged with the mouse (touch works the same way).
@@ -135,7 +143,7 @@ def test_a_coach_rates_flags_and_revises_by_keyboard(live_server, page, make_vid
     page.click("summary:has-text('Flag')")
     page.click('button:has-text("A video doesn\'t play")')
     page.wait_for_selector("text=Nothing left for you right now")
-    assert page.evaluate("() => window.noReloadMarker") == 1
+    page.screenshot(path=str(ARTIFACTS / "coach-done-laptop.png"))
 
     # Revise the pairwise answer from the history, again by keyboard.
     page.click("text=My answers")
@@ -168,3 +176,28 @@ def _no_proxy_for_localhost(monkeypatch) -> None:
     for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
         if name in os.environ:
             monkeypatch.delenv(name)
+
+
+def test_without_javascript_the_form_posts_and_redirects(live_server, page, make_video):
+    gallery = playable_gallery(make_video, clip_seconds=1.0, n_clips=4, width=320, height=180)
+    study = live_study(gallery, raters_per_item=1)
+    first, _ = add_items(study, gallery, ["likert", "likert"])
+    make_coach("ana", sports=[gallery.sport])
+    context = page.context.browser.new_context(java_script_enabled=False, viewport=TABLET)
+    plain = context.new_page()
+    plain.goto(live_server.url + reverse("login"))
+    plain.fill("input[name='username']", "ana")
+    plain.fill("input[name='password']", "pw-for-tests-123")
+    plain.click("button:has-text('Log in')")
+    plain.goto(live_server.url + reverse("coach:continue", args=[study.slug]))
+    assert plain.get_attribute("#task video", "controls") is not None  # the browser's own controls
+    task_url = plain.url
+    plain.click("label.point:has-text('2')")
+    plain.fill("textarea[name='rationale']", "Good cue, weak camera angle.")
+    plain.screenshot(path=str(ARTIFACTS / "coach-likert-nojs-tablet.png"), full_page=True)
+    plain.click("button[data-submit]")
+    plain.wait_for_url(lambda url: url != task_url)
+    assert "/task/" in plain.url
+    judgement = Judgement.objects.get()
+    assert (judgement.item_id, judgement.score, judgement.rationale) == (first.pk, 2, "Good cue, weak camera angle.")
+    context.close()
