@@ -96,8 +96,9 @@ def _agreement_tables(results: dict[str, Any]) -> list[Table]:
 
 def _subsets(section: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     rows = [("all items", section["overall"])]
-    rows += [(f"sport: {name}", subset) for name, subset in section.get("by_sport", {}).items()]
-    rows += [(f"pair: {name}", subset) for name, subset in section.get("by_pair", {}).items()]
+    # Sorted here: a report read back from PostgreSQL's jsonb has its keys in another order.
+    rows += [(f"sport: {name}", subset) for name, subset in sorted(section.get("by_sport", {}).items())]
+    rows += [(f"pair: {name}", subset) for name, subset in sorted(section.get("by_pair", {}).items())]
     return rows
 
 

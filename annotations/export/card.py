@@ -26,6 +26,12 @@ clips = load_dataset("parquet", data_files="parquet/clips.parquet", split="train
 ```"""
 
 
+MEASURES = {
+    "pairwise": ("alpha_nominal", "fleiss", "percent"),
+    "likert": ("alpha_ordinal", "alpha_interval", "fleiss", "percent"),
+}
+
+
 def _fmt(value: Any, digits: int = 3) -> str:
     if value is None:
         return "-"
@@ -60,7 +66,9 @@ def _agreement_section(results: dict[str, Any]) -> list[str]:
         overall = section["overall"]
         lines.append(f"### {kind.title()}")
         lines.append("")
-        lines.extend(_measure_line(measure) for key, measure in overall.items() if isinstance(measure, dict))
+        # A fixed order: the cached report comes back from PostgreSQL's jsonb with its keys reordered.
+        keys = MEASURES[kind]
+        lines.extend(_measure_line(overall[key]) for key in keys if key in overall)
         lines.append("")
         lines.append(section["how"])
         lines.append("")

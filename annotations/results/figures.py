@@ -135,7 +135,7 @@ def _agreement_rows(results: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]
             continue
         rows.append((f"{kind}: all", section["overall"][key]))
         for group in ("by_sport", "by_pair"):
-            for label, subset in section.get(group, {}).items():
+            for label, subset in sorted(section.get(group, {}).items()):  # jsonb reorders keys
                 rows.append((f"{kind}: {label}", subset[key]))
     return [(label, measure) for label, measure in rows if measure.get("value") is not None]
 
