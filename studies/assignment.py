@@ -151,15 +151,17 @@ class Completion:
 
 
 def lock_assignment(token: str, coach: AbstractBaseUser) -> Assignment:
-    """Lock the coach's assignment ``token`` for the rest of the transaction; only its holder may."""
-    assignment = (
-        Assignment.objects.select_for_update(of=("self",))
-        .select_related("item", "study")
-        .filter(token=token, coach=coach)
-        .first()
-    )
+    """Lock the coach's assignment ``token`` for the rest of the transaction; only its holder may.
+
+    The item and study are read by primary key afterwards rather than joined: with
+    statistics gathered before a study's first assignments, PostgreSQL planned the
+    join as a walk over the whole item index.
+    """
+    assignment = Assignment.objects.select_for_update().filter(token=token, coach=coach).first()
     if assignment is None:
         raise ReservationLost("This item is not reserved for you. Open the next item to continue.")
+    assignment.item = Item.objects.get(pk=assignment.item_id)
+    assignment.study = Study.objects.get(pk=assignment.study_id)
     return assignment
 
 
