@@ -53,6 +53,9 @@ class Judgement(models.Model):
         indexes = [
             models.Index(fields=["coach", "-created"], name="judgement_history"),
             models.Index(fields=["study", "kind"], name="judgement_by_study_kind"),
+            # The export and the results read a study's judgements in item order: with this index
+            # the database walks it instead of sorting a million rows in memory.
+            models.Index(fields=["study", "item", "id"], name="judgement_by_study_item"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -156,7 +156,8 @@ def load_study(study: Study) -> StudyData:
 
     # Judgements: whole columns per batch, no Python work per row.
     parts: list[list[np.ndarray]] = [[] for _ in range(7)]
-    judgements = Judgement.objects.filter(study=study).order_by("id")
+    # Item order: the (study, item, id) index serves it without a sort of all the judgements.
+    judgements = Judgement.objects.filter(study=study).order_by("item_id", "id")
     fields = judgements.values_list("id", "item_id", "coach_id", "flag", "winner", "score", "server_ms")
     for rows in raw_batches(fields, CHUNK):
         jid, item, coach, flag, winner, score, ms = zip(*rows, strict=True)
