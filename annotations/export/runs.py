@@ -16,9 +16,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
-from annotations.export.bundle import BATCH_ROWS, remove_stale_partials, write_bundle
 from annotations.models import StudyExport
-from annotations.results.service import DEFAULT_BOOTSTRAP
 from retrieval_backend.jobs import fail_job, finish_job
 from retrieval_backend.models import Job
 from studies.models import Study
@@ -52,8 +50,15 @@ def export_file(export: StudyExport) -> Path:
     return path
 
 
-def run_export(export_id: int, *, batch_rows: int = BATCH_ROWS, bootstrap: int = DEFAULT_BOOTSTRAP) -> str:
+def run_export(export_id: int, *, batch_rows: int | None = None, bootstrap: int | None = None) -> str:
     """Write the run's bundle (again, if a killed worker left it half done). Returns what happened."""
+    # Imported here, not at module level: the admin imports this module, and every
+    # web process would otherwise load scipy and pyarrow at start-up.
+    from annotations.export.bundle import BATCH_ROWS, remove_stale_partials, write_bundle
+    from annotations.results.service import DEFAULT_BOOTSTRAP
+
+    batch_rows = BATCH_ROWS if batch_rows is None else batch_rows
+    bootstrap = DEFAULT_BOOTSTRAP if bootstrap is None else bootstrap
     claimed = (
         StudyExport.objects.filter(pk=export_id)
         .exclude(status=StudyExport.Status.DONE)
