@@ -12,6 +12,7 @@ admin.site.index_title = "Studies, gallery and methods"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("api/", include("config.api.urls")),
     path("media/", include("retrieval_backend.urls")),
     path("", include("annotations.urls")),
 ]

@@ -232,8 +232,10 @@ def test_a_resumed_job_does_not_recompute_finished_chunks(gallery, celery_worker
     ids_path, vectors_path = shard_paths(Path(settings.EMBEDDING_ROOT) / method.name / index.version, 0)
     first_shard = (ids_path.stat().st_mtime_ns, vectors_path.read_bytes())
 
-    worker = celery_worker_factory()  # stale messages for chunks 0 and 1 reach it and are skipped: neither is pending
+    # Resume before any worker runs, as after a crash: a live worker could already be running chunk 2 from
+    # its first message, and resume_job (told every running chunk is dead) would queue it a second time.
     resume_job(Job.objects.get(pk=job.pk))
+    worker = celery_worker_factory()  # the stale messages for chunks 0, 1 and 2 reach it too: only one claim wins
     wait_for(lambda: Job.objects.get(pk=job.pk).is_finished, timeout_s=JOB_TIMEOUT_S, what="the resumed job")
 
     job.refresh_from_db()

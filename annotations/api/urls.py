@@ -1,0 +1,5 @@
+"""API routes of annotations."""
+
+from __future__ import annotations
+
+urlpatterns: list = []

@@ -1,0 +1,64 @@
+"""One error body for the whole API, so scripts read every failure the same way.
+
+    {"detail": "what went wrong and what to do", "code": "invalid", "errors": {"field": ["..."]}}
+
+``errors`` is there for validation failures only: each field, or ``non_field_errors``,
+or for manifest imports each line number, with its messages.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
+
+logger = logging.getLogger("coachbench.api")
+
+
+class Conflict(exceptions.APIException):
+    """The request is well formed but the object is in the wrong state for it (a live study edited, say)."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The object is not in a state that allows this."
+    default_code = "conflict"
+
+
+def _summary(errors) -> str:
+    if isinstance(errors, dict):
+        for field, messages in errors.items():
+            first = _summary(messages)
+            return first if field in {"non_field_errors", "detail"} else f"{field}: {first}"
+        return "Invalid input."
+    if isinstance(errors, list):
+        return _summary(errors[0]) if errors else "Invalid input."
+    return str(errors)
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages})
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        logger.exception("unhandled error in %s", context.get("view").__class__.__name__, exc_info=exc)
+        set_rollback()
+        return Response(
+            {"detail": "Something went wrong on the server; the error was logged.", "code": "server_error"},
+            status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        )
+    if isinstance(exc, exceptions.ValidationError):
+        errors = response.data if isinstance(response.data, dict) else {"non_field_errors": response.data}
+        response.data = {"detail": _summary(errors), "code": "invalid", "errors": errors}
+    elif isinstance(exc, exceptions.APIException):
+        detail = exc.detail
+        codes = exc.get_codes()
+        response.data = {
+            "detail": str(detail) if not isinstance(detail, dict | list) else _summary(detail),
+            "code": codes if isinstance(codes, str) else "error",
+        }
+        if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
+            response.data["retry_after_s"] = int(exc.wait)
+    return response

@@ -1,0 +1,5 @@
+"""API routes of retrieval_backend."""
+
+from __future__ import annotations
+
+urlpatterns: list = []
