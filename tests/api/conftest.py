@@ -1,0 +1,52 @@
+"""API fixtures: a researcher with the model permissions of the three apps, coaches, token clients.
+
+``api(user)`` returns an APIClient authenticated with that user's token, as a script would be;
+``api(None)`` an anonymous one.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from tests.studies.conftest import coaches, gallery, make_coach, study  # noqa: F401 - shared fixtures
+
+RESEARCH_APPS = ("retrieval_backend", "studies", "annotations")
+
+
+def make_researcher(username: str = "researcher", *, perms: bool = True):
+    """A staff user with every model permission of the three apps (``perms=False``: staff with none)."""
+    user = get_user_model().objects.create_user(username, password="pw-for-tests-123", is_staff=True)
+    if perms:
+        user.user_permissions.set(Permission.objects.filter(content_type__app_label__in=RESEARCH_APPS))
+    return user
+
+
+@pytest.fixture
+def api():
+    def client_for(user) -> APIClient:
+        client = APIClient()
+        if user is not None:
+            token, _ = Token.objects.get_or_create(user=user)
+            client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        return client
+
+    return client_for
+
+
+@pytest.fixture
+def researcher(db):
+    return make_researcher()
+
+
+@pytest.fixture
+def coach(db):
+    return make_coach("api-coach")
+
+
+@pytest.fixture
+def other_coach(db):
+    return make_coach("api-other-coach")
