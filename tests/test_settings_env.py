@@ -101,3 +101,20 @@ def test_production_without_a_secret_key_refuses_to_start():
     result = _manage("check", DEBUG="0", ALLOWED_HOSTS="coachbench.example.org")
     assert result.returncode != 0
     assert "SECRET_KEY is required when DEBUG is off" in result.stderr
+
+
+def test_a_cache_url_of_an_unknown_kind_is_refused_with_the_forms_it_accepts():
+    result = _manage("check", CACHE_URL="memcached://cache:11211")
+    assert result.returncode != 0
+    assert "CACHE_URL='memcached://cache:11211': use redis://host:port/db" in result.stderr
+
+
+def test_a_redis_cache_url_selects_django_s_redis_cache():
+    result = _manage(
+        "shell",
+        "-c",
+        "from django.conf import settings; print(settings.CACHES['default']['BACKEND'])",
+        CACHE_URL="redis://127.0.0.1:6379/9",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "django.core.cache.backends.redis.RedisCache"
