@@ -117,4 +117,4 @@ def test_a_redis_cache_url_selects_django_s_redis_cache():
         CACHE_URL="redis://127.0.0.1:6379/9",
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "django.core.cache.backends.redis.RedisCache"
+    assert result.stdout.strip().splitlines()[-1] == "django.core.cache.backends.redis.RedisCache"
