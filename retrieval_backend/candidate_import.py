@@ -26,6 +26,7 @@ from django.core.validators import validate_slug
 from django.db import transaction
 
 from retrieval_backend.candidate_sets import store_candidate_sets
+from retrieval_backend.importing.fields import MAX_ID_CHARS, text_problem
 from retrieval_backend.models import CandidateSet, Clip, MistakeQuery, RetrievalMethod
 
 IMPORTED_BACKEND = "imported"
@@ -36,6 +37,9 @@ IDS_PER_LOOKUP = 5000
 # Unknown clips reported per line; a line from the wrong gallery would otherwise print k errors.
 CLIP_ERRORS_PER_LINE = 3
 KEPT_ERRORS = 1000
+# A line is one ranking of at most MAX_K clips (well under a megabyte); a longer one is a broken file,
+# and is skipped in chunks rather than read into memory whole.
+MAX_LINE_BYTES = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,11 @@ class _Line:
     scores: list[float]
 
 
+@dataclass(frozen=True)
+class _OverLongLine:
+    size: int
+
+
 class _Rejected(Exception):
     """Raised inside the import's transaction to roll it back when any line was wrong."""
 
@@ -90,10 +99,14 @@ def import_candidates(
 ) -> ImportReport:
     """Validate and import candidate lines; nothing is written unless every line is valid.
 
-    ``create_methods`` creates a method named in the file that does not exist
-    yet, with backend ``imported``; without it an unknown method is an error.
+    ``lines`` is an open binary file (read a line at a time, each at most
+    ``MAX_LINE_BYTES``) or any iterable of lines. ``create_methods`` creates a
+    method named in the file that does not exist yet, with backend ``imported``;
+    without it an unknown method is an error.
     """
     report = ImportReport()
+    if hasattr(lines, "readline"):
+        lines = _bounded_lines(lines, MAX_LINE_BYTES)
     importer = _Importer(report, create_methods=create_methods, source_name=source_name)
     try:
         with transaction.atomic():
@@ -120,10 +133,32 @@ def _batches(items: Iterator[_Line], size: int) -> Iterator[list[_Line]]:
         yield batch
 
 
-def _parse(lines: Iterable[bytes | str], report: ImportReport) -> Iterator[_Line]:
+def _bounded_lines(stream: Any, max_bytes: int) -> Iterator[bytes | str | _OverLongLine]:
+    """The stream's lines; one longer than ``max_bytes`` comes out as its size only, never read whole."""
+    while raw := stream.readline(max_bytes + 1):
+        if len(raw) <= max_bytes or raw.endswith(b"\n" if isinstance(raw, bytes) else "\n"):
+            yield raw
+            continue
+        size = len(raw)
+        while chunk := stream.readline(1 << 20):
+            size += len(chunk)
+            if chunk.endswith(b"\n" if isinstance(chunk, bytes) else "\n"):
+                break
+        yield _OverLongLine(size)
+
+
+def _parse(lines: Iterable[bytes | str | _OverLongLine], report: ImportReport) -> Iterator[_Line]:
     """Yield the lines whose shape is right; report the others."""
     for number, raw in enumerate(lines, start=1):
         report.lines = number
+        if isinstance(raw, _OverLongLine):
+            report.add_error(
+                number,
+                "line",
+                f"is {raw.size} bytes long; a line holds one ranking and at most {MAX_LINE_BYTES} bytes. "
+                "Is the file JSON Lines (one object per line)?",
+            )
+            continue
         if isinstance(raw, bytes):
             try:
                 text = raw.decode("utf-8")
@@ -140,6 +175,9 @@ def _parse(lines: Iterable[bytes | str], report: ImportReport) -> Iterator[_Line
         except ValueError as exc:
             detail = f"{exc.msg} at column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else str(exc)
             report.add_error(number, "line", f"not valid JSON: {detail}.")
+            continue
+        except RecursionError:
+            report.add_error(number, "line", "not valid JSON here: it is nested too deeply.")
             continue
         parsed = _check_shape(number, data, report)
         if parsed is not None:
@@ -166,6 +204,8 @@ def _check_shape(number: int, data: Any, report: ImportReport) -> _Line | None:
     for name, value in (("query", query), ("method", method)):
         if name in data and (not isinstance(value, str) or not value.strip()):
             report.add_error(number, name, f"must be a non-empty string (an external id or name), not {_show(value)}.")
+        elif name in data:
+            _check_id(number, name, value, report)
     if "clips" in data:
         _check_clips(number, clips, report)
     if "scores" in data:
@@ -186,6 +226,8 @@ def _check_clips(number: int, clips: Any, report: ImportReport) -> None:
     for position, clip in enumerate(clips):
         if not isinstance(clip, str) or not clip:
             report.add_error(number, f"clips[{position}]", f"must be a clip external id (a string), not {_show(clip)}.")
+        elif not _check_id(number, f"clips[{position}]", clip, report):
+            continue
         elif clip in first_seen:
             report.add_error(
                 number, f"clips[{position}]", f'"{clip}" is listed twice (first at clips[{first_seen[clip]}]).'
@@ -202,7 +244,7 @@ def _check_scores(number: int, scores: Any, clips: list | None, report: ImportRe
         report.add_error(number, "scores", f"{len(scores)} scores for {len(clips)} clips; give one score per clip.")
     previous: float | None = None
     for position, score in enumerate(scores):
-        if isinstance(score, bool) or not isinstance(score, int | float) or not math.isfinite(score):
+        if isinstance(score, bool) or not isinstance(score, int | float) or not _finite(score):
             report.add_error(number, f"scores[{position}]", f"must be a finite number, not {_show(score)}.")
             previous = None
             continue
@@ -214,6 +256,24 @@ def _check_scores(number: int, scores: Any, clips: list | None, report: ImportRe
                 "with scores that never increase (ties are fine).",
             )
         previous = score
+
+
+def _finite(number: int | float) -> bool:
+    try:
+        return math.isfinite(number)
+    except OverflowError:  # an integer beyond any float
+        return False
+
+
+def _check_id(number: int, field_name: str, value: str, report: ImportReport) -> bool:
+    """An external id or method name the database can hold; report it and return False when not."""
+    problem = text_problem(value)
+    if problem is None and len(value.strip()) > MAX_ID_CHARS:
+        problem = f"is {len(value.strip())} characters long; ids and names have at most {MAX_ID_CHARS}"
+    if problem:
+        report.add_error(number, field_name, f"{problem}.")
+        return False
+    return True
 
 
 def _show(value: Any) -> str:

@@ -24,6 +24,24 @@ MAX_TEXT_CHARS = 10_000
 MAX_SECONDS = 24 * 3600.0
 
 _SLUG = re.compile(r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def text_problem(value: str) -> str | None:
+    """Why a JSON string can't be stored as text, or ``None``.
+
+    JSON may spell a NUL (``\\u0000``) or half of a surrogate pair (``\\ud83d``)
+    that no database text column or UTF-8 file can hold.
+    """
+    if "\x00" in value:
+        return "contains a NUL character (\\u0000); remove it"
+    surrogate = _LONE_SURROGATE.search(value)
+    if surrogate:
+        return (
+            f"contains \\u{ord(surrogate.group()):04x}, half of a surrogate pair, which is not a character; "
+            "write the character itself (UTF-8) or both halves of the pair"
+        )
+    return None
 
 
 def json_type(value: Any) -> str:
@@ -86,8 +104,9 @@ class FieldReader:
         if not isinstance(value, str):
             self.fail(path, f"must be a string, not {json_type(value)} ({show(value)})")
             return None
-        if "\x00" in value:
-            self.fail(path, "contains a NUL character")
+        problem = text_problem(value)
+        if problem:
+            self.fail(path, problem)
             return None
         value = value.strip()
         if not value and not blank_ok:

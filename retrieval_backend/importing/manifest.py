@@ -21,6 +21,7 @@ from retrieval_backend.importing.fields import (
     MAX_TITLE_CHARS,
     FieldReader,
     json_type,
+    text_problem,
 )
 from retrieval_backend.importing.locations import LocationError, VideoLocation, VideoLocator
 from retrieval_backend.importing.report import Issue
@@ -219,6 +220,8 @@ def parse_query_line(line: ManifestLine, locator: VideoLocator) -> tuple[QueryEn
             reader.fail(path, f"must be a clip id (a non-empty string), not {json_type(value)}")
         elif len(value) > MAX_ID_CHARS:
             reader.fail(path, f"is {len(value)} characters long; clip ids have at most {MAX_ID_CHARS}")
+        elif problem := text_problem(value):
+            reader.fail(path, problem)
         else:
             positives.append((index, value.strip()))
     entry = QueryEntry(

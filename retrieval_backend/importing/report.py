@@ -87,7 +87,10 @@ class RejectedLines:
         self.path = path
         self.count = 0
         # Opened (and so emptied) at once: a file left by an earlier run must not pass for this run's.
-        self._handle: TextIO | None = open(path, "w", encoding="utf-8")  # noqa: SIM115 - closed by close()
+        # backslashreplace writes half a surrogate pair as its JSON escape (\ud83d), so such a line is kept too.
+        self._handle: TextIO | None = open(  # noqa: SIM115 - closed by close()
+            path, "w", encoding="utf-8", errors="backslashreplace"
+        )
 
     def __enter__(self) -> RejectedLines:
         return self

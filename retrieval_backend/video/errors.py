@@ -17,3 +17,7 @@ class NotAVideo(VideoError):
 
 class TruncatedVideo(VideoError):
     """The file looks like a video but frames are missing: cut short in transfer, or damaged."""
+
+
+class SlowToDecode(VideoError):
+    """The file is a video, but too large or too sparse in keyframes to decode in bounded time: re-encode it."""

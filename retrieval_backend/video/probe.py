@@ -3,22 +3,41 @@
 A probe also decodes the last second of the video. Containers report the
 duration they were written with, and a file cut short in transfer still
 reports it; decoding the tail is what notices that the frames are not there.
+
+A file can also be crafted (or just encoded badly) to be slow to decode: a
+frame of 12000x12000 pixels, or an hour of frames after a single keyframe,
+fits in a few hundred kilobytes. FFmpeg's own timeout only bounds waiting
+for network reads, so the probe bounds the decoding itself: frames larger
+than ``MAX_SIDE`` on a side are refused before they are decoded (FFmpeg's
+``max_pixels``), the tail is decoded from at most ``MAX_TAIL_PIXELS`` worth
+of frames, and within the probe's time limit.
 """
 
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import av
 
-from retrieval_backend.video.errors import NotAVideo, TruncatedVideo, VideoError, VideoNotFound
+from retrieval_backend.video.errors import NotAVideo, SlowToDecode, TruncatedVideo, VideoError, VideoNotFound
 from retrieval_backend.video.mp4_boxes import read_box_layout
 
 _HASH_CHUNK = 1 << 20
 _SNIFF_BYTES = 4096
 _REMOTE_SCHEMES = ("http://", "https://")
+# 8K (7680x4320, DCI 8192x4320) and anything smaller; a larger frame is refused before FFmpeg allocates it.
+MAX_SIDE = 8192
+MAX_PIXELS = MAX_SIDE * MAX_SIDE
+# Decoding the tail may start this many pixels' worth of frames before the end: 3000 frames of 1080p,
+# two minutes at 25 fps between keyframes. More means too few keyframes to cut clips from.
+MAX_TAIL_PIXELS = 3000 * 1920 * 1080
+# A gallery or query video lasts minutes; a day is the longest a manifest may point into (fields.MAX_SECONDS).
+MAX_DURATION_S = 24 * 3600.0
+MAX_FPS = 1000.0
+_DECODER_OPTIONS = {"max_pixels": str(MAX_PIXELS)}
 
 
 @dataclass(frozen=True)
@@ -73,7 +92,8 @@ def check_local_file(uri: str) -> int:
 def open_input(uri: str, *, timeout_s: float = 60.0) -> av.container.InputContainer:
     """Open a video for reading, turning FFmpeg's errors into ``VideoError`` with a reason."""
     try:
-        return av.open(uri, timeout=timeout_s)
+        # max_pixels reaches the decoders that av.open runs to find the streams' parameters.
+        return av.open(uri, timeout=timeout_s, options=dict(_DECODER_OPTIONS))
     except av.FFmpegError as exc:
         raise _unreadable(uri, exc) from None
 
@@ -129,8 +149,12 @@ def probe(uri: str | Path, *, timeout_s: float = 60.0, check_tail: bool = True) 
         fps = float(stream.average_rate or stream.guessed_rate or 0)
         duration = _duration_s(container, stream)
         if duration <= 0 or fps <= 0 or not ctx.width or not ctx.height:
-            raise NotAVideo(f"the video stream reports no duration, frame rate or size: {uri}")
-        frame_count = int(stream.frames) or round(duration * fps)
+            raise NotAVideo(
+                "the video stream reports no duration, frame rate or size (or frames larger than "
+                f"{MAX_SIDE}x{MAX_SIDE} pixels, which are not accepted): {uri}"
+            )
+        _check_limits(uri, duration, fps, int(ctx.width), int(ctx.height))
+        frame_count = min(int(stream.frames) or round(duration * fps), round(MAX_DURATION_S * MAX_FPS))
         info = VideoInfo(
             duration_s=duration,
             fps=fps,
@@ -143,8 +167,27 @@ def probe(uri: str | Path, *, timeout_s: float = 60.0, check_tail: bool = True) 
             size_bytes=size,
         )
         if check_tail:
-            _check_tail(container, stream, info, uri)
+            _check_tail(container, stream, info, uri, timeout_s)
     return info
+
+
+def _check_limits(uri: str, duration: float, fps: float, width: int, height: int) -> None:
+    """Refuse what no coaching video is and only a damaged or crafted file claims to be."""
+    if width > MAX_SIDE or height > MAX_SIDE:
+        raise SlowToDecode(
+            f"the video is {width}x{height} pixels; at most {MAX_SIDE} pixels a side are accepted: "
+            f"re-encode it smaller (for example to 1920x1080): {uri}"
+        )
+    if duration > MAX_DURATION_S:
+        raise NotAVideo(
+            f"the video says it lasts {duration:.0f} s, more than 24 hours; the file is damaged or its "
+            f"timestamps are wrong: re-encode it: {uri}"
+        )
+    if fps > MAX_FPS:
+        raise NotAVideo(
+            f"the video says it has {fps:.0f} frames per second, more than {MAX_FPS:.0f}; the file is damaged "
+            f"or its timestamps are wrong: re-encode it: {uri}"
+        )
 
 
 def _duration_s(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> float:
@@ -156,17 +199,42 @@ def _duration_s(container: av.container.InputContainer, stream: av.video.stream.
 
 
 def _check_tail(
-    container: av.container.InputContainer, stream: av.video.stream.VideoStream, info: VideoInfo, uri: str
+    container: av.container.InputContainer,
+    stream: av.video.stream.VideoStream,
+    info: VideoInfo,
+    uri: str,
+    timeout_s: float = 60.0,
 ) -> None:
-    """Decode from the keyframe before the last second; the last frame must reach the end."""
+    """Decode from the keyframe before the last second; the last frame must reach the end.
+
+    At most ``MAX_TAIL_PIXELS`` worth of frames are decoded, within ``timeout_s``.
+    """
     start = _stream_start_s(stream)
     target = start + max(0.0, info.duration_s - 1.0)
     last_time: float | None = None
+    first_time: float | None = None
+    max_frames = max(1, MAX_TAIL_PIXELS // (info.width * info.height))
+    deadline = time.monotonic() + timeout_s
+    stream.codec_context.options = dict(_DECODER_OPTIONS)
     try:
         container.seek(int(target / stream.time_base), stream=stream, backward=True, any_frame=False)
-        for frame in container.decode(stream):
+        for decoded, frame in enumerate(container.decode(stream), start=1):
             if frame.time is not None:
                 last_time = frame.time
+                first_time = last_time if first_time is None else first_time
+            if decoded > max_frames:
+                since = "" if first_time is None else f" (the keyframe before it is at {first_time - start:.1f} s)"
+                raise SlowToDecode(
+                    f"checking the end of the video needs more than {max_frames} frames decoded from the keyframe "
+                    f"before its last second{since}: it has too few keyframes to cut clips from quickly; "
+                    f"re-encode it with a keyframe every few seconds (for example ffmpeg -i IN -g 50 OUT): {uri}"
+                )
+            if time.monotonic() > deadline:
+                raise SlowToDecode(
+                    f"decoding the end of the video took longer than the probe's time limit of {timeout_s:g} s "
+                    f"(VIDEO_PROBE_TIMEOUT_S); it is too slow to decode: re-encode it smaller or with a keyframe "
+                    f"every few seconds: {uri}"
+                )
     except av.FFmpegError as exc:
         raise TruncatedVideo(
             f"decoding failed near the end ({_reason(exc)}); the file may be truncated: {uri}"
@@ -193,4 +261,13 @@ def _reason(exc: BaseException) -> str:
     return text.strip() or type(exc).__name__
 
 
-__all__ = ["VideoError", "VideoInfo", "check_local_file", "file_sha256", "is_remote", "open_input", "probe"]
+__all__ = [
+    "SlowToDecode",
+    "VideoError",
+    "VideoInfo",
+    "check_local_file",
+    "file_sha256",
+    "is_remote",
+    "open_input",
+    "probe",
+]
