@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
     "retrieval_backend",
     "studies",
     "annotations",
@@ -62,6 +63,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -152,6 +154,8 @@ STORAGES = {
 CLIP_CACHE_DIR = env_path("CLIP_CACHE_DIR", MEDIA_ROOT / "clips")
 # Finished dataset exports (zip bundles), served to staff only: keep this folder out of public media.
 EXPORT_ROOT = env_path("EXPORT_ROOT", VAR_DIR / "exports")
+# Manifests uploaded through the API, kept until a worker has imported them: shared like EXPORT_ROOT.
+IMPORT_UPLOAD_ROOT = env_path("IMPORT_UPLOAD_ROOT", VAR_DIR / "imports")
 # When a front server (nginx) serves media, the clip view answers with
 # X-Accel-Redirect to this internal prefix instead of streaming bytes itself.
 MEDIA_ACCEL_REDIRECT_PREFIX = env_str("MEDIA_ACCEL_REDIRECT_PREFIX", "") or ""
@@ -255,6 +259,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # A choice set that several components share gets a fixed name rather than a hashed one.
+    "ENUM_NAME_OVERRIDES": {"JobStatusEnum": "retrieval_backend.models.Job.Status"},
 }
 
 # Throttle counters (API, log-in attempts) must be shared by every web process: Redis in production.
@@ -279,7 +285,44 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
     if env_bool("BEHIND_TLS_PROXY", True):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# A session lasts this long from log-in, however active (Django saves the session, and so moves its
+# expiry, only when its contents change; a coach's answers don't change it). Then the coach logs in again.
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE_S", 12 * 3600, minimum=60)
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
+# Content Security Policy (django-csp): scripts, styles, media and connections from this site only.
+# No inline <script>, no on*= handlers, no style= attributes, no eval: templates keep behaviour in
+# static/js/ and looks in static/css/. Only the API's ReDoc page relaxes styles (see config/api/docs.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        # data: for the small SVG icons that the admin's and Swagger UI's stylesheets embed.
+        "img-src": ["'self'", "data:"],
+        "media-src": ["'self'"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
+# Log-in throttling (config.login_throttle): failed attempts counted in the cache, per user name and
+# per client address, over a window; past the limit, logging in is refused until the window ends.
+AUTHENTICATION_BACKENDS = ["config.login_throttle.ThrottledModelBackend"]
+LOGIN_FAILURES_PER_USERNAME = env_int("LOGIN_FAILURES_PER_USERNAME", 5, minimum=1)
+LOGIN_FAILURES_PER_ADDRESS = env_int("LOGIN_FAILURES_PER_ADDRESS", 30, minimum=1)
+LOGIN_FAILURE_WINDOW_S = env_int("LOGIN_FAILURE_WINDOW_S", 15 * 60, minimum=1)
+# The request header holding the client's address; behind nginx, e.g. HTTP_X_REAL_IP (set by nginx, never
+# passed through from the client), else every visitor shares the proxy's address.
+LOGIN_CLIENT_ADDRESS_HEADER = env_str("LOGIN_CLIENT_ADDRESS_HEADER", "REMOTE_ADDR") or "REMOTE_ADDR"
 
 LOGGING = {
     "version": 1,

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.contrib.auth.views import LoginView
 from django.urls import include, path
+
+from config.login_throttle import ThrottledAdminAuthenticationForm, ThrottledAuthenticationForm
 
 admin.site.site_header = "coachbench"
 admin.site.site_title = "coachbench"
 admin.site.index_title = "Studies, gallery and methods"
+# Both log-in forms say clearly when too many failed attempts block logging in (config.login_throttle).
+admin.site.login_form = ThrottledAdminAuthenticationForm
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("accounts/login/", LoginView.as_view(authentication_form=ThrottledAuthenticationForm), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/", include("config.api.urls")),
     path("media/", include("retrieval_backend.urls")),

@@ -22,12 +22,12 @@ from retrieval_backend.models import (
 
 def progress_bar(job: Job) -> str:
     return format_html(
-        '<progress max="100" value="{}" style="width:10em" aria-label="{}% done"></progress> {}/{}{}',
+        '<progress max="100" value="{}" class="cb-bar" aria-label="{}% done"></progress> {}/{}{}',
         job.percent,
         job.percent,
         job.done,
         job.total,
-        format_html(' <span style="color:#b00">{} errors</span>', job.error_count) if job.error_count else "",
+        format_html(' <span class="cb-error">{} errors</span>', job.error_count) if job.error_count else "",
     )
 
 

@@ -81,7 +81,7 @@ class RetrievalMethodAdminMixin:
         params = {**backend.PARAMS, **COMMON_PARAMS}
         return format_html(
             "{}<p>{}</p><p>Parameters:</p><ul>{}</ul>",
-            format_html('<p style="color:#b00;font-weight:bold">{}</p>', warning) if warning else "",
+            format_html('<p class="cb-warning">{}</p>', warning) if warning else "",
             backend.description,
             format_html_join("", "<li><code>{}</code>: {}</li>", sorted(params.items())),
         )

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
-from rest_framework.authtoken.views import ObtainAuthToken
+from drf_spectacular.views import SpectacularAPIView
+
+from config.api.auth import ThrottledObtainAuthToken
+from config.api.docs import RedocDocsView, SwaggerDocsView
 
 v1 = [
-    path("auth/token/", ObtainAuthToken.as_view(), name="token"),
+    path("auth/token/", ThrottledObtainAuthToken.as_view(), name="token"),
     path("", include("retrieval_backend.api.urls")),
     path("", include("studies.api.urls")),
     path("", include("annotations.api.urls")),
@@ -16,6 +18,6 @@ v1 = [
 urlpatterns = [
     path("v1/", include((v1, "api"), namespace="api")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    path("docs/", SwaggerDocsView.as_view(url_name="api-schema"), name="api-docs"),
+    path("redoc/", RedocDocsView.as_view(url_name="api-schema"), name="api-redoc"),
 ]

@@ -22,6 +22,8 @@
     this.root = root;
     this.video = root.querySelector("video");
     this.side = root.dataset.side;
+    // The layout's width for the video, until its metadata arrives (set here: no style= in the markup).
+    if (root.dataset.aspect) root.style.setProperty("--ar", root.dataset.aspect);
     this.requiredMs = Number(root.dataset.durationMs) - Number(root.dataset.toleranceMs);
     this.playedS = 0;
     this.last = null;

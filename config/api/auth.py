@@ -1,0 +1,18 @@
+"""``POST /api/v1/auth/token/``: a user's API token for their user name and password, throttled like log-in."""
+
+from __future__ import annotations
+
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.exceptions import Throttled
+
+from config.login_throttle import refusal
+
+
+class ThrottledObtainAuthToken(ObtainAuthToken):
+    """Django REST framework's token view; after too many wrong passwords it answers 429 with the wait."""
+
+    def post(self, request, *args, **kwargs):
+        blocked = refusal(request, request.data.get("username") if hasattr(request.data, "get") else None)
+        if blocked is not None:
+            raise Throttled(wait=blocked.wait_s, detail=blocked.message)
+        return super().post(request, *args, **kwargs)
