@@ -205,18 +205,27 @@ def fail_job(job_id: int, message: str) -> None:
     )
 
 
+class JobNotResumable(Exception):
+    """A job that ``resume_job`` cannot restart; the message says what to do instead."""
+
+
 def resume_job(job: Job, *, include_running: bool = True) -> int:
     """Queue again every chunk that did not finish: failed ones, and ``running`` ones of dead workers.
 
     Only resume running chunks when their worker is gone (killed, machine lost):
     a live worker would otherwise compute the same chunk twice. Finished chunks
-    are never touched. A job stuck finalizing is finalized again. Returns the
-    number of chunks queued.
+    are never touched. A job stuck finalizing is finalized again. A job done by
+    one task (``params`` name its ``task`` and ``task_args``, as an export's do)
+    has that task sent again. Returns the number of chunks (or tasks) queued.
     """
     from config.celery_app import app
 
     if job.status == Job.Status.DONE:
         return 0
+    if "task_args" in job.params:
+        return _resend_single_task(job)
+    if "task" not in job.params:
+        raise JobNotResumable(f"job {job.pk} ({job.kind}) has no chunks and no task to send again; start it anew.")
     statuses = [JobChunk.Status.FAILED] + ([JobChunk.Status.RUNNING] if include_running else [])
     with transaction.atomic():
         reset = job.chunks.filter(status__in=statuses).update(status=JobChunk.Status.PENDING, started=None)
@@ -229,6 +238,19 @@ def resume_job(job: Job, *, include_running: bool = True) -> int:
         Job.objects.filter(id=job.pk).update(status=Job.Status.RUNNING, finished=None, message="")
         transaction.on_commit(lambda: enqueue_pending_chunks(job.pk))
     return reset
+
+
+def _resend_single_task(job: Job) -> int:
+    """Send a one-task job's task again; the task's own claim decides what is redone (a whole export, say)."""
+    from config.celery_app import app
+
+    task, args = job.params.get("task"), job.params.get("task_args")
+    if not task or not isinstance(args, list):
+        raise JobNotResumable(f"job {job.pk} ({job.kind}) does not say which task to send again; start it anew.")
+    with transaction.atomic():
+        Job.objects.filter(id=job.pk).update(status=Job.Status.QUEUED, finished=None, message="")
+        transaction.on_commit(lambda: app.send_task(task, args=tuple(args)))
+    return 1
 
 
 def cancel_job(job: Job) -> bool:

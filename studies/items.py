@@ -230,7 +230,8 @@ def build_items(study: Study) -> BuildReport:
     with transaction.atomic():
         existing = set(Item.objects.filter(study=study).values_list("key", flat=True))
         new = [item for item in items if item.key not in existing]
-        Item.objects.bulk_create(new, batch_size=2000)
+        # A second build running at once (started again after its worker died, say) may insert the same keys.
+        Item.objects.bulk_create(new, batch_size=2000, ignore_conflicts=True)
         PairingOutcome.objects.bulk_create(identical, batch_size=2000, ignore_conflicts=True)
     report.created = len(new)
     return report

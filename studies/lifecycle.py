@@ -21,7 +21,8 @@ from studies.models import Item, Study
 S = Study.Status
 # The states each transition may start from.
 TRANSITIONS: dict[str, tuple[set[str], str]] = {
-    "build": ({S.DRAFT, S.READY}, S.GENERATING),
+    # From generating too: when the worker building the items died, building again is how to recover.
+    "build": ({S.DRAFT, S.READY, S.GENERATING}, S.GENERATING),
     "publish": ({S.READY, S.PAUSED}, S.LIVE),
     "pause": ({S.LIVE}, S.PAUSED),
     "close": ({S.LIVE, S.PAUSED, S.READY}, S.CLOSED),
@@ -94,7 +95,11 @@ def start_build(study: Study) -> None:
         Study.objects.filter(pk=study.pk).update(status_message="\n".join(problems))
         raise LifecycleError("The design is not complete:\n- " + "\n- ".join(problems))
     with transaction.atomic():
-        _move(study, "build", status_message="Building items…")
+        _move(
+            study,
+            "build",
+            status_message="Building items on a worker… If no worker is running, or one died, build items again.",
+        )
         from studies.tasks import build_study_items
 
         transaction.on_commit(lambda: build_study_items.delay(study.pk))

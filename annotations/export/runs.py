@@ -2,8 +2,9 @@
 
 A run is offered for download only when its row says ``done`` with a path, which is set after the
 zip has been moved into place. A worker killed half-way leaves the row ``running`` without a path
-(and a staging folder the next run removes); Celery hands the task to another worker
-(late acknowledgement), which starts the bundle again from the beginning.
+(and a staging folder the next run removes); ``manage.py resume_job <job id>`` sends the task again
+at once, and Celery itself redelivers it once the broker's visibility timeout has passed (late
+acknowledgement). Either way the bundle is written again from the beginning.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from studies.models import Study
 logger = logging.getLogger(__name__)
 
 JOB_KIND = "export_study"
+EXPORT_TASK = "annotations.tasks.export_study_bundle"
 
 
 def start_export(
@@ -37,7 +39,10 @@ def start_export(
         export = StudyExport.objects.create(
             study=study, job=job, include_identities=include_identities, requested_by=requested_by
         )
-        transaction.on_commit(lambda: app.send_task("annotations.tasks.export_study_bundle", args=(export.pk,)))
+        # What `resume_job` sends again after a worker died half-way (the run starts over).
+        job.params = {**job.params, "task": EXPORT_TASK, "task_args": [export.pk]}
+        job.save(update_fields=["params"])
+        transaction.on_commit(lambda: app.send_task(EXPORT_TASK, args=(export.pk,)))
     return export
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from retrieval_backend.jobs import follow_job, resume_job
+from retrieval_backend.jobs import JobNotResumable, follow_job, resume_job
 from retrieval_backend.models import Job
 
 
@@ -26,8 +26,12 @@ class Command(BaseCommand):
         if job.status == Job.Status.DONE:
             self.stdout.write(f"job {job_id} is already done; nothing to resume.")
             return
-        queued = resume_job(job, include_running=not failed_only)
-        self.stdout.write(f"job {job_id}: {queued} chunk(s) queued again.")
+        try:
+            queued = resume_job(job, include_running=not failed_only)
+        except JobNotResumable as exc:
+            raise CommandError(str(exc)) from None
+        what = "its task" if "task_args" in job.params else f"{queued} chunk(s)"
+        self.stdout.write(f"job {job_id}: {what} queued again.")
         if wait:
             job = follow_job(job, self.stderr)
             self.stdout.write(f"job {job_id}: {job.status}, {job.done}/{job.total} done, {job.error_count} errors.")
