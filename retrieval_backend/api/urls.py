@@ -1,5 +1,22 @@
-"""API routes of retrieval_backend."""
+"""API routes of retrieval_backend: the gallery, manifest imports, methods, jobs and candidates."""
 
 from __future__ import annotations
 
-urlpatterns: list = []
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from retrieval_backend.api import views
+
+router = SimpleRouter()
+router.register("sports", views.SportViewSet, basename="sport")
+router.register("videos", views.VideoViewSet, basename="video")
+router.register("clips", views.ClipViewSet, basename="clip")
+router.register("queries", views.MistakeQueryViewSet, basename="query")
+router.register("methods", views.RetrievalMethodViewSet, basename="method")
+router.register("jobs", views.JobViewSet, basename="job")
+router.register("candidates", views.CandidateViewSet, basename="candidate")
+
+urlpatterns = [
+    path("gallery/import/", views.GalleryImportView.as_view(), name="gallery-import"),
+    *router.urls,
+]

@@ -1,0 +1,181 @@
+"""Gallery and query manifests imported through the API: the commands' importers, inline or as a job.
+
+The checks, the all-or-nothing rule and ``skip_invalid`` are those of
+``import_gallery`` and ``import_queries`` (``retrieval_backend.importing``). What
+differs is where the work runs. A small manifest that needs no probing here is
+imported during the request: seconds at most. Anything bigger, or one asking for
+``probe=sync`` (a probe can take seconds per video), is imported by a worker
+from the uploaded file, and the request answers at once with the job to poll; a
+web process is never held for minutes.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+
+from retrieval_backend.importing.gallery import GalleryImport
+from retrieval_backend.importing.importer import ImportFailed, ImportOptions, ImportResult, ManifestImport
+from retrieval_backend.importing.locations import LocationError, VideoLocation, VideoLocator
+from retrieval_backend.importing.queries import QueryImport
+from retrieval_backend.importing.report import SHOWN_ISSUES, IssueLog
+from retrieval_backend.importing.videos import ProbeMode
+from retrieval_backend.jobs import ChunkResult, create_chunked_job, fail_job, record_job_errors
+from retrieval_backend.models import Job, JobChunk
+
+# Inline imports: up to this many bytes (a few thousand clips, a second or two) and no probing in the request.
+INLINE_MAX_BYTES = 2 << 20
+IMPORT_TASK = "retrieval_backend.tasks.import_manifest_chunk"
+IMPORTERS: dict[str, type[ManifestImport]] = {"gallery": GalleryImport, "queries": QueryImport}
+JOB_KINDS = {"gallery": "import_gallery", "queries": "import_queries"}
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+@dataclass
+class ManifestRequest:
+    """What the researcher asked for: which manifest, how to probe, whether to skip bad lines, where paths start."""
+
+    kind: str
+    probe: str = ProbeMode.SYNC
+    skip_invalid: bool = False
+    base_dir: str | None = None
+
+    def as_params(self) -> dict[str, Any]:
+        return {"probe": self.probe, "skip_invalid": self.skip_invalid, "base_dir": self.base_dir}
+
+
+class _UploadLocator(VideoLocator):
+    """Video paths of an uploaded manifest: absolute, URLs, or relative to the ``base_dir`` the request named.
+
+    An uploaded manifest has no folder of its own, so a relative path without
+    ``base_dir`` is an error rather than a path into the upload folder.
+    """
+
+    def __init__(self, base_dir: str | None, allowed_roots: list[Path]) -> None:
+        super().__init__(Path(base_dir or "/"), allowed_roots)
+        self.has_base_dir = base_dir is not None
+
+    def locate(self, value: str) -> VideoLocation:
+        if not self.has_base_dir and not _URL.match(value) and not os.path.isabs(value):
+            raise LocationError(
+                f"{value[:60]!r} is a relative path, and an uploaded manifest has no folder: pass "
+                "base_dir=/the/folder/it/is/relative/to, or write absolute paths or http(s) URLs"
+            )
+        return super().locate(value)
+
+
+def runs_inline(size: int, request: ManifestRequest) -> bool:
+    return request.probe != ProbeMode.SYNC and size <= INLINE_MAX_BYTES
+
+
+def run_import(path: Path, request: ManifestRequest) -> tuple[ManifestImport, ImportResult]:
+    """Import the manifest at ``path`` as the command would; ``ImportFailed`` when nothing was imported."""
+    options = ImportOptions(
+        probe=request.probe,
+        skip_invalid=request.skip_invalid,
+        probe_timeout_s=float(settings.VIDEO_PROBE_TIMEOUT_S),
+        allowed_roots=list(settings.VIDEO_ALLOWED_ROOTS),
+    )
+    importer = IMPORTERS[request.kind](path, options)
+    importer.locator = _UploadLocator(request.base_dir, options.allowed_roots)
+    try:
+        result = importer.run()
+    finally:
+        # The command writes rejected lines next to the manifest; the API returns them in the response instead.
+        rejected = path.with_name(f"{path.stem}.rejected{path.suffix or '.jsonl'}")
+        rejected.unlink(missing_ok=True)
+    return importer, result
+
+
+def problems(issues: IssueLog | None, limit: int = SHOWN_ISSUES) -> list[dict[str, Any]]:
+    """The first ``limit`` problems in file order, as ``{"line", "field", "message"}``."""
+    found: list[dict[str, Any]] = []
+    for issue in issues or ():
+        if len(found) == limit:
+            break
+        found.append({"line": issue.line, "field": issue.field, "message": issue.message})
+    return found
+
+
+def by_line(found: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """Problems grouped by line, as the API's error format has them: ``{"12": ["clips[0].end: ..."]}``."""
+    grouped: dict[str, list[str]] = {}
+    for problem in found:
+        grouped.setdefault(str(problem["line"]), []).append(f"{problem['field']}: {problem['message']}")
+    return grouped
+
+
+def failure_summary(issues: IssueLog) -> str:
+    return (
+        f"{len(issues)} problem(s) on {issues.line_count} line(s) of the manifest; nothing was imported. "
+        "Fix them and send it again, or pass skip_invalid=true to import the valid lines."
+    )
+
+
+def result_body(importer: ManifestImport, result: ImportResult) -> dict[str, Any]:
+    return {
+        "counts": dict(result.counts),
+        "rejected": result.rejected,
+        "problems": problems(importer.issues) if result.rejected else [],
+        "probe_job": result.job_id,
+    }
+
+
+def queue_import_job(path: Path, lines: int, request: ManifestRequest) -> Job:
+    """A one-chunk job that imports the uploaded file on a worker (queued when the transaction commits)."""
+    return create_chunked_job(
+        JOB_KINDS[request.kind],
+        [{"upload": str(path), **request.as_params(), "kind": request.kind}],
+        task=IMPORT_TASK,
+        total=lines,
+        params={**request.as_params(), "upload": str(path), "lines": lines},
+    )
+
+
+def import_chunk(chunk: JobChunk) -> ChunkResult:
+    """The worker's side: import the uploaded manifest, record its problems by line, remove the upload.
+
+    A manifest with problems fails the job with a message saying so; its problems
+    are the job's errors, each with its line and field. Running the chunk again
+    (a resumed job) imports the same file again, which changes nothing the
+    first run wrote.
+    """
+    payload = chunk.payload
+    path = Path(payload["upload"])
+    request = ManifestRequest(
+        kind=payload["kind"],
+        probe=payload["probe"],
+        skip_invalid=payload["skip_invalid"],
+        base_dir=payload.get("base_dir"),
+    )
+    if not path.is_file():
+        fail_job(chunk.job_id, "the uploaded manifest is gone from the server (cleaned up?); upload it again.")
+        return ChunkResult()
+    try:
+        importer, result = run_import(path, request)
+    except ImportFailed as exc:
+        if exc.issues:
+            record_job_errors(chunk.job_id, _job_errors(exc.issues))
+            # Only the first problems are stored; the count is of all of them.
+            Job.objects.filter(pk=chunk.job_id).update(error_count=len(exc.issues))
+            fail_job(chunk.job_id, failure_summary(exc.issues))
+        else:
+            fail_job(chunk.job_id, str(exc))
+        path.unlink(missing_ok=True)
+        return ChunkResult()
+    job = Job.objects.get(pk=chunk.job_id)
+    Job.objects.filter(pk=job.pk).update(params={**job.params, "result": result_body(importer, result)})
+    path.unlink(missing_ok=True)
+    return ChunkResult(done=job.total, errors=_job_errors(importer.issues) if result.rejected else [])
+
+
+def _job_errors(issues: IssueLog) -> list[dict[str, Any]]:
+    return [
+        {"item": f"line {p['line']}", "line": p["line"], "field": p["field"], "error": p["message"]}
+        for p in problems(issues, limit=Job.MAX_STORED_ERRORS)
+    ]
