@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
@@ -114,6 +115,9 @@ class RetrievalMethodSerializer(serializers.ModelSerializer):
             params = {}
         if not isinstance(params, dict):
             raise serializers.ValidationError({"params": ["must be a JSON object, for example {}."]})
+        problem = _unstorable(params)
+        if problem:
+            raise serializers.ValidationError({"params": [problem]})
         if backend_name != IMPORTED_BACKEND:
             backend = available_backends().get(backend_name or "")
             if backend is not None:
@@ -123,6 +127,17 @@ class RetrievalMethodSerializer(serializers.ModelSerializer):
                     raise serializers.ValidationError({"params": [str(exc)]}) from None
         attrs["params"] = params
         return attrs
+
+
+def _unstorable(value: Any) -> str:
+    """Why a JSON value cannot be stored (PostgreSQL's jsonb refuses NaN, infinities and NUL characters), or ""."""
+    try:
+        text = json.dumps(value, allow_nan=False)
+    except ValueError:
+        return "numbers must be finite (no NaN or Infinity, nor numbers too large for a float such as 1e400)."
+    if "\\u0000" in text:
+        return "text may not contain NUL characters (\\u0000)."
+    return ""
 
 
 class JobSummarySerializer(serializers.ModelSerializer):
@@ -176,7 +191,7 @@ class JobSerializer(JobSummarySerializer):
         hidden = {"task", "finalize_task", "result", "upload"}
         return {key: value for key, value in (job.params or {}).items() if key not in hidden}
 
-    @extend_schema_field(OpenApiTypes.OBJECT)
+    @extend_schema_field(serializers.DictField(allow_null=True))
     def get_result(self, job: Job) -> dict[str, Any] | None:
         return (job.params or {}).get("result")
 
