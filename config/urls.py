@@ -14,6 +14,9 @@ admin.site.index_title = "Studies, gallery and methods"
 # Both log-in forms say clearly when too many failed attempts block logging in (config.login_throttle).
 admin.site.login_form = ThrottledAdminAuthenticationForm
 
+# A 503 page instead of a 500 when the database is unreachable outside a view (config.unavailable).
+handler500 = "config.unavailable.server_error"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/login/", LoginView.as_view(authentication_form=ThrottledAuthenticationForm), name="login"),

@@ -248,10 +248,47 @@
       this.form.addEventListener("change", function () {
         self.update();
       });
+      this.watchSaving();
     }
     this.setActive(this.active);
     this.update();
   }
+
+  /* A submit the server could not take (503 while its database restarts, a 500) or that never reached it
+     (network down, timeout): htmx swaps nothing, so the chosen answer stays selected; say so, and how to retry. */
+  var SAVE_FAILED = {
+    server: "Your answer was not saved: the server could not store it just now. It is still selected below: press Submit to try again.",
+    network: "Your answer was not saved: the connection to the server was lost. It is still selected below: press Submit to try again once you are back online.",
+  };
+
+  Task.prototype.watchSaving = function () {
+    var self = this;
+    var form = this.form;
+    var box = document.createElement("p");
+    box.className = "alert alert--error answer__save-error";
+    box.setAttribute("role", "alert");
+    box.setAttribute("data-save-error", "");
+    box.hidden = true;
+    var actions = this.submitButton ? this.submitButton.closest(".answer__actions") : null;
+    (actions ? actions.parentNode : form).insertBefore(box, actions);
+    var show = function (kind) {
+      box.textContent = SAVE_FAILED[kind];
+      box.hidden = false;
+      self.update();
+    };
+    form.addEventListener("htmx:beforeRequest", function () {
+      box.hidden = true;
+    });
+    form.addEventListener("htmx:responseError", function () {
+      show("server");
+    });
+    form.addEventListener("htmx:sendError", function () {
+      show("network");
+    });
+    form.addEventListener("htmx:timeout", function () {
+      show("network");
+    });
+  };
 
   Task.prototype.setActive = function (player) {
     if (!player) return;
