@@ -148,11 +148,15 @@ def probe(uri: str | Path, *, timeout_s: float = 60.0, check_tail: bool = True) 
         ctx = stream.codec_context
         fps = float(stream.average_rate or stream.guessed_rate or 0)
         duration = _duration_s(container, stream)
-        if duration <= 0 or fps <= 0 or not ctx.width or not ctx.height:
+        if _is_still_image(container):
+            raise NotAVideo(f"the file is a still image ({ctx.name}), not a video: {uri}")
+        if not ctx.width or not ctx.height:
             raise NotAVideo(
-                "the video stream reports no duration, frame rate or size (or frames larger than "
-                f"{MAX_SIDE}x{MAX_SIDE} pixels, which are not accepted): {uri}"
+                "the video stream reports no frame size, or frames larger than "
+                f"{MAX_SIDE}x{MAX_SIDE} pixels, which are not accepted: {uri}"
             )
+        if duration <= 0 or fps <= 0:
+            raise NotAVideo(f"the video stream reports no duration or frame rate: {uri}")
         _check_limits(uri, duration, fps, int(ctx.width), int(ctx.height))
         frame_count = min(int(stream.frames) or round(duration * fps), round(MAX_DURATION_S * MAX_FPS))
         info = VideoInfo(
@@ -169,6 +173,12 @@ def probe(uri: str | Path, *, timeout_s: float = 60.0, check_tail: bool = True) 
         if check_tail:
             _check_tail(container, stream, info, uri, timeout_s)
     return info
+
+
+def _is_still_image(container: av.container.InputContainer) -> bool:
+    """FFmpeg opens a PNG or JPEG as a one-frame "video" through its image demuxers."""
+    name = container.format.name
+    return name == "image2" or name.endswith("_pipe")
 
 
 def _check_limits(uri: str, duration: float, fps: float, width: int, height: int) -> None:
