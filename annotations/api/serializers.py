@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.urls import reverse
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -77,7 +76,7 @@ class ExportRequestSerializer(serializers.Serializer):
 class ExportSerializer(serializers.ModelSerializer):
     progress = serializers.SerializerMethodField(help_text="Rows written of rows to write, while it runs.")
     download_url = serializers.SerializerMethodField(help_text="Where to fetch the zip once status is done.")
-    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = StudyExport
@@ -103,7 +102,7 @@ class ExportSerializer(serializers.ModelSerializer):
         job = export.job
         return {"done": job.done, "total": job.total} if job is not None else None
 
-    @extend_schema_field(OpenApiTypes.URI)
+    @extend_schema_field(serializers.URLField(allow_null=True))
     def get_download_url(self, export: StudyExport) -> str | None:
         if not export.is_offered:
             return None

@@ -59,7 +59,7 @@ class StudySerializer(serializers.ModelSerializer):
     reservation_minutes = serializers.IntegerField(required=False, min_value=1, max_value=SMALLINT_MAX)
     break_every = serializers.IntegerField(required=False, min_value=0, max_value=SMALLINT_MAX)
     gold_rate = serializers.FloatField(required=False, min_value=0.0, max_value=0.5)
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = Study
