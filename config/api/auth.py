@@ -9,7 +9,11 @@ from config.login_throttle import refusal
 
 
 class ThrottledObtainAuthToken(ObtainAuthToken):
-    """Django REST framework's token view; after too many wrong passwords it answers 429 with the wait."""
+    """Your API token, for your user name and password.
+
+    After too many wrong passwords for one user name, or from one address, it answers 429
+    with how long to wait (``retry_after_s``); the web log-in is blocked alike.
+    """
 
     def post(self, request, *args, **kwargs):
         blocked = refusal(request, request.data.get("username") if hasattr(request.data, "get") else None)
