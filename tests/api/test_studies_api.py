@@ -220,3 +220,68 @@ def test_progress_and_items_of_a_built_study(api, who, draft):
     )
     assert client.get(f"/api/v1/studies/{draft.pk}/items/?page_size=0").status_code == 200
     assert client.get(f"/api/v1/studies/{draft.pk}/items/?cursor=garbage").status_code == 404
+
+
+@pytest.mark.worker
+@pytest.mark.redis
+def test_a_researcher_and_coaches_run_a_whole_study_through_the_api(api, celery_worker_factory):
+    """Create, build on a real worker, publish, coaches judge, progress, close, export and download."""
+    from tests.api.conftest import make_researcher
+    from tests.conftest import wait_for
+    from tests.studies.conftest import make_coach, make_gallery
+
+    sport, _, _, _ = make_gallery(n_queries=1, methods=("zebra-retriever", "yak-retriever"))
+    coaches = [make_coach(f"walk-coach{i}", sports=[sport]) for i in range(3)]
+    researcher = api(make_researcher("walk-researcher"))
+    celery_worker_factory()
+
+    design = {**DESIGN, "methods": ["zebra-retriever", "yak-retriever"], "raters_per_item": 2}
+    study = researcher.post("/api/v1/studies/", design).json()
+    url = f"/api/v1/studies/{study['id']}/"
+    assert researcher.post(url + "build/").json()["status"] == "generating"
+
+    def built() -> bool:
+        state = researcher.get(url).json()
+        assert state["status"] in {"generating", "ready"}, state["status_message"]
+        return state["status"] == "ready"
+
+    wait_for(built, timeout_s=120, what="the worker to build the items")
+    assert researcher.post(url + "publish/").json()["status"] == "live"
+
+    answered = 0
+    for coach in coaches:
+        client = api(coach)
+        assert [card["slug"] for card in client.get("/api/v1/coach/studies/").json()] == [design["slug"]]
+        while True:
+            response = client.post(f"/api/v1/coach/studies/{design['slug']}/next/")
+            assert "retriever" not in response.content.decode()
+            task = response.json()["task"]
+            if task is None:
+                assert response.json()["done"]["title"] == "Nothing left for you right now"
+                break
+            answer = {"choice": "right"} if task["kind"] == "pairwise" else {"score": 3}
+            submitted = client.post(f"/api/v1/coach/tasks/{task['token']}/answer/", answer)
+            assert submitted.status_code == 201
+            assert "retriever" not in submitted.content.decode()
+            answered += 1
+
+    progress = researcher.get(url + "progress/").json()
+    assert progress["overall"]["done"] == progress["overall"]["required"] == answered
+    assert set(progress["by_pair"][0]["label"].split(" vs ")) == {"yak-retriever", "zebra-retriever"}
+    assert researcher.post(url + "close/").json()["status"] == "closed"
+    judgements = researcher.get(url + "judgements/?page_size=1000").json()["results"]
+    assert len(judgements) == answered
+
+    export = researcher.post(url + "exports/", {}).json()
+
+    def exported() -> dict | None:
+        state = researcher.get(f"{url}exports/{export['id']}/").json()
+        assert state["status"] in {"queued", "running", "done"}, state["error"]
+        return state if state["status"] == "done" else None
+
+    done = wait_for(exported, timeout_s=180, what="the worker to write the export")
+    download = researcher.get(done["download_url"])
+    assert download.status_code == 200
+    content = b"".join(download.streaming_content)
+    assert len(content) == done["size_bytes"]
+    assert done["judgements"] == answered
