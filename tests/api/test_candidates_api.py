@@ -1,0 +1,145 @@
+"""Candidates through the API: imported in the ``import_candidates`` format, listed by query and method."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from retrieval_backend.models import Candidate, CandidateSet, RetrievalMethod
+from tests.api.conftest import make_researcher
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/v1/candidates/"
+IMPORT = "/api/v1/candidates/import/"
+NDJSON = "application/x-ndjson"
+
+
+def line(query="tennis-q0", method="cluster-v2", clips=("tennis-c1", "tennis-c0"), scores=(0.9, 0.5), **extra):
+    return json.dumps({"query": query, "method": method, "clips": list(clips), "scores": list(scores), **extra})
+
+
+def post(client, *lines: str, params: str = "", content_type: str = NDJSON):
+    body = ("\n".join(lines) + "\n").encode() if lines else b""
+    return client.generic("POST", IMPORT + params, body, content_type=content_type)
+
+
+@pytest.fixture
+def cluster(gallery):
+    return RetrievalMethod.objects.create(name="cluster-v2", backend="imported")
+
+
+def test_only_researchers_list_and_import_candidates(api, researcher, coach, other_coach, cluster):
+    staff = make_researcher("staff-no-perms", perms=False)
+    for user in (None, coach, other_coach, staff):
+        expected = 401 if user is None else 403
+        assert api(user).get(URL).status_code == expected
+        assert api(user).get(f"{URL}{Candidate.objects.first().pk}/").status_code == expected
+        assert post(api(user), line()).status_code == expected
+    assert not CandidateSet.objects.filter(method=cluster).exists()
+    assert api(researcher).get(URL).status_code == 200
+
+
+def test_a_file_is_imported_whole_and_its_sets_listed_by_query_and_method(api, researcher, cluster):
+    client = api(researcher)
+    response = post(client, line(), "", line(query="tennis-q1", clips=["tennis-c3"], scores=[2]))
+    assert response.status_code == 201, response.json()
+    assert response.json() == {"lines": 3, "sets": 2, "replaced": 0, "created_methods": []}
+    rows = client.get(f"{URL}?query=tennis-q0&method=cluster-v2").json()["results"]
+    assert [(r["rank"], r["clip"], r["score"], r["source"]) for r in rows] == [
+        (1, "tennis-c1", 0.9, "imported"),
+        (2, "tennis-c0", 0.5, "imported"),
+    ]
+    assert rows[0]["query"] == "tennis-q0"
+    assert rows[0]["method"] == "cluster-v2"
+    again = post(client, line(clips=["tennis-c5"], scores=[1.0]))
+    assert again.json()["replaced"] == 1
+    rows = client.get(f"{URL}?query=tennis-q0&method=cluster-v2").json()["results"]
+    assert [r["clip"] for r in rows] == ["tennis-c5"]
+    assert client.get(f"{URL}{rows[0]['id']}/").json()["clip"] == "tennis-c5"
+
+
+def test_every_wrong_line_is_reported_and_nothing_is_imported(api, researcher, cluster):
+    response = post(
+        api(researcher),
+        line(),
+        "not json",
+        line(query="ghost"),
+        line(scores=[0.1, 0.9]),
+        line(method="unknown-method"),
+        line(clips=["tennis-c1", "tennis-c1"]),
+        '{"query": "tennis-q2", "method": "cluster-v2", "clips": ["tennis-c1"], "scores": [NaN]}',
+        line(query="tennis-q3", clips=["tennis-c1"], scores=[1e400]),
+        line(extra="field"),
+    )
+    assert response.status_code == 400
+    data = response.json()
+    assert data["code"] == "invalid"
+    assert "nothing was imported" in data["detail"]
+    by_line = {(p["line"], p["field"]) for p in data["problems"]}
+    assert {
+        (2, "line"),
+        (3, "query"),
+        (4, "scores[1]"),
+        (5, "method"),
+        (6, "clips[1]"),
+        (7, "line"),
+        (8, "line"),
+        (9, "extra"),
+    } <= by_line
+    assert "unknown method" in data["errors"]["5"][0]
+    assert "--create-methods" in data["errors"]["5"][0] or "create" in data["errors"]["5"][0]
+    assert data["problem_count"] >= 8
+    assert not CandidateSet.objects.filter(method=cluster).exists()
+
+
+def test_create_methods_creates_imported_methods(api, researcher, gallery):
+    response = post(api(researcher), line(method="fresh-model"), params="?create_methods=true")
+    assert response.status_code == 201, response.json()
+    assert response.json()["created_methods"] == ["fresh-model"]
+    assert RetrievalMethod.objects.get(name="fresh-model").backend == "imported"
+    refused = post(api(researcher), line(method="another"), params="?create_methods=perhaps")
+    assert refused.status_code == 400
+    assert "create_methods" in refused.json()["errors"]
+
+
+def test_an_empty_or_blank_file_and_a_multipart_upload(api, researcher, cluster, tmp_path):
+    client = api(researcher)
+    assert post(client).status_code == 400
+    blank = post(client, "", "   ")
+    assert blank.status_code == 400
+    assert "holds no candidate lines" in blank.json()["detail"]
+    path = tmp_path / "candidates.jsonl"
+    path.write_text(line() + "\n")
+    with open(path, "rb") as upload:
+        uploaded = client.post(IMPORT, {"file": upload}, format="multipart")
+    assert uploaded.status_code == 201, uploaded.json()
+    assert uploaded.json()["sets"] == 1
+
+
+def test_non_utf8_bytes_are_a_line_error_not_a_crash(api, researcher, cluster):
+    response = api(researcher).generic("POST", IMPORT, b"\xff\xfe{}\n" + line().encode() + b"\n", content_type=NDJSON)
+    assert response.status_code == 400
+    assert response.json()["problems"][0]["line"] == 1
+    assert "UTF-8" in response.json()["problems"][0]["message"]
+
+
+def test_candidates_page_by_cursor_in_a_fixed_number_of_queries(api, researcher, gallery):
+    client = api(researcher)
+    total = Candidate.objects.count()
+    seen, url = [], f"{URL}?page_size=7"
+    while url:
+        page = client.get(url).json()
+        seen += [row["id"] for row in page["results"]]
+        url = page["next"]
+    assert len(seen) == len(set(seen)) == total
+    counts = []
+    for size in (1, 40):
+        with CaptureQueriesContext(connection) as queries:
+            client.get(f"{URL}?method=alpha&page_size={size}")
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
+    assert client.get(f"{URL}?query=no-such-query").json()["results"] == []
