@@ -18,6 +18,8 @@ from retrieval_backend.importing.fields import show
 
 MAX_URI_CHARS = 1024
 _URL_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+# "javascript:...", "data:...", "file:/..." : a scheme without slashes. One letter is a Windows drive, not a scheme.
+_BARE_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):")
 # Resolved folders remembered; a gallery keeps its videos in a few folders, so this rarely fills.
 _FOLDER_CACHE_SIZE = 4096
 
@@ -49,6 +51,12 @@ class VideoLocator:
         scheme = _URL_SCHEME.match(value)
         if scheme:
             return self._url(value, scheme.group(1))
+        bare = _BARE_SCHEME.match(value)
+        if bare:
+            raise LocationError(
+                f"{bare.group(1)}: URLs are not supported: give a path relative to the manifest, an absolute "
+                "path, or an http(s) URL (a file whose name has a colon: start the path with ./)"
+            )
         resolved = self._resolve(value if os.path.isabs(value) else os.path.join(self.base_dir, value))
         if self.allowed_roots and not any(_inside(resolved, root) for root in self.allowed_roots):
             raise LocationError(
