@@ -91,6 +91,10 @@ class RetrievalMethodSerializer(serializers.ModelSerializer):
     params = serializers.JSONField(
         required=False,
         help_text="The backend's parameters as a JSON object; unknown names are refused with the list of known ones.",
+        error_messages={
+            "invalid": "must be a JSON object of plain values: no NaN or Infinity, nor numbers too large for a "
+            "float such as 1e400."
+        },
     )
 
     class Meta:

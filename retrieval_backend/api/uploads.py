@@ -101,10 +101,24 @@ def received_manifest(request) -> ReceivedManifest:
     if isinstance(data, ReceivedManifest):
         if data.size == 0:
             data.discard()
-            raise exceptions.ValidationError({"manifest": ["the request body is empty: send the manifest's lines."]})
+            raise exceptions.ValidationError(
+                {
+                    "manifest": [
+                        "the request body is empty: send the manifest's lines, with a Content-Length header "
+                        "(chunked uploads without one are not read)."
+                    ]
+                }
+            )
         return data
     if request.content_type.split(";")[0].strip().lower() in MANIFEST_MEDIA_TYPES:
-        raise exceptions.ValidationError({"manifest": ["the request body is empty: send the manifest's lines."]})
+        raise exceptions.ValidationError(
+            {
+                "manifest": [
+                    "the request body is empty: send the manifest's lines, with a Content-Length header "
+                    "(chunked uploads without one are not read)."
+                ]
+            }
+        )
     upload = request.FILES.get("file")
     if upload is None:
         raise exceptions.ValidationError(
