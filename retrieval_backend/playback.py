@@ -21,7 +21,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase
 
 from retrieval_backend.http_ranges import ranged_file_response
 from retrieval_backend.models import Video
-from retrieval_backend.video.errors import VideoError
+from retrieval_backend.video.errors import StorageFull, VideoError
 from retrieval_backend.video.render import ensure_rendered
 
 logger = logging.getLogger(__name__)
@@ -46,6 +46,12 @@ class SegmentNotReady(SegmentUnavailable):
     status = 503
 
 
+class SegmentStorageFull(SegmentUnavailable):
+    """The clip cache's disk is full: nothing was cached, and the same request succeeds once space is freed."""
+
+    status = 503
+
+
 class SegmentUnplayable(SegmentUnavailable):
     """The video failed probing or rendering: nothing will change until someone fixes the file."""
 
@@ -64,6 +70,8 @@ def render_segment_for(video: Video, start_s: float, end_s: float) -> Path:
         raise SegmentNotReady("the video has not been probed yet; its clips play once probing finishes")
     try:
         return ensure_rendered(video.source_uri, video.sha256, start_s, end_s, Path(settings.CLIP_CACHE_DIR))
+    except StorageFull as exc:
+        raise SegmentStorageFull(f"the clip cache is full: {exc}") from exc
     except VideoError as exc:
         raise SegmentUnplayable(f"rendering failed: {exc}") from exc
     except ValueError as exc:  # a checksum that is not a SHA-256: the row was edited by hand
@@ -92,7 +100,7 @@ def _unavailable_response(request: HttpRequest, exc: SegmentUnavailable) -> Http
     user = getattr(request, "user", None)
     if user is not None and user.is_staff:
         message = f"This segment cannot be played: {exc.reason}.\n"
-    elif isinstance(exc, SegmentNotReady):
+    elif exc.status == 503:  # not ready yet, or no room to cache it: both pass
         message = "This clip is still being prepared. Try again in a minute.\n"
     else:
         # Coaches rate blind: no file names, ids or sources, only what to do.

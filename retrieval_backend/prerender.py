@@ -19,7 +19,7 @@ from django.db.models import QuerySet
 
 from retrieval_backend.jobs import ChunkResult, create_chunked_job
 from retrieval_backend.models import Clip, Job, JobChunk, MistakeQuery
-from retrieval_backend.playback import SegmentUnavailable, render_segment_for
+from retrieval_backend.playback import SegmentStorageFull, SegmentUnavailable, render_segment_for
 
 RENDER_TASK = "retrieval_backend.tasks.render_clips_chunk"
 JOB_KIND = "render_clips"
@@ -74,6 +74,8 @@ def render_chunk(chunk: JobChunk) -> ChunkResult:
         found += 1
         try:
             render_segment_for(row.video, row.start_s, row.end_s)
+        except SegmentStorageFull:
+            raise  # every later segment would fail too: the chunk fails, and resuming after freeing space redoes it
         except SegmentUnavailable as exc:
             result.errors.append({"item": f"{kind} {row.external_id}", "error": exc.reason})
         else:

@@ -9,6 +9,7 @@ acknowledgement). Either way the bundle is written again from the beginning.
 
 from __future__ import annotations
 
+import errno
 import logging
 from pathlib import Path
 
@@ -99,7 +100,7 @@ def run_export(export_id: int, *, batch_rows: int | None = None, bootstrap: int 
         raise  # the database went away: the task retries, and the claim above lets it
     except Exception as exc:
         logger.exception("export %s of study %s failed", export_id, export.study_id)
-        message = f"{type(exc).__name__}: {exc}"
+        message = _failure_message(exc, root, job_id)
         StudyExport.objects.filter(pk=export_id).update(
             status=StudyExport.Status.FAILED, error=message, finished=timezone.now()
         )
@@ -117,3 +118,12 @@ def run_export(export_id: int, *, batch_rows: int | None = None, bootstrap: int 
     if job_id:
         finish_job(job_id, message=f"{summary.judgements} judgements, {summary.size_bytes} bytes")
     return "done"
+
+
+def _failure_message(exc: BaseException, root: Path, job_id: int | None) -> str:
+    """What the admin shows for a failed run; a full disk says where to make room and how to go on."""
+    if isinstance(exc, OSError) and exc.errno in {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}:
+        what = "file size limit reached" if exc.errno == errno.EFBIG else "no space left on device"
+        then = f"then run: python manage.py resume_job {job_id}" if job_id else "then export again"
+        return f"{what} while writing the export under {root}: free space there (or set EXPORT_ROOT elsewhere), {then}."
+    return f"{type(exc).__name__}: {exc}"

@@ -21,3 +21,10 @@ class TruncatedVideo(VideoError):
 
 class SlowToDecode(VideoError):
     """The file is a video, but too large or too sparse in keyframes to decode in bounded time: re-encode it."""
+
+
+class StorageFull(VideoError):
+    """The disk (or the file size limit) ran out while writing a rendered clip: free space, then try again.
+
+    Not the video's fault: the same render succeeds once there is room, so callers retry rather than give up.
+    """

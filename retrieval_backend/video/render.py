@@ -29,7 +29,7 @@ import av
 import numpy as np
 from av.video.reformatter import VideoReformatter
 
-from retrieval_backend.video.errors import VideoError
+from retrieval_backend.video.errors import StorageFull, VideoError
 from retrieval_backend.video.mp4_boxes import read_box_layout
 from retrieval_backend.video.segment import OpenVideo, check_segment, open_video, reason, segment_frames
 
@@ -339,7 +339,7 @@ def _render_error(exc: BaseException, src_uri: str | Path, start_s: float, end_s
     code = getattr(exc, "errno", None)
     if code in _DISK_FULL:
         what = "no space left on device" if code != errno.EFBIG else "file size limit reached"
-        return VideoError(
+        return StorageFull(
             f"{what} while rendering {start_s:.2f}-{end_s:.2f} s of {src_uri}; "
             f"free space in {dst.parent} or point the clip cache elsewhere"
         )
