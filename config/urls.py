@@ -16,6 +16,8 @@ admin.site.login_form = ThrottledAdminAuthenticationForm
 
 # A 503 page instead of a 500 when the database is unreachable outside a view (config.unavailable).
 handler500 = "config.unavailable.server_error"
+# Under /api/ an unknown address is answered in the API's JSON error format (config.api.errors).
+handler404 = "config.api.errors.not_found"
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -12,7 +12,8 @@ import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, JsonResponse
+from django.views.defaults import page_not_found
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -69,3 +70,16 @@ def exception_handler(exc, context):
         if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
             response.data["retry_after_s"] = int(exc.wait)
     return response
+
+
+def not_found(request, exception=None):
+    """``handler404``: an address under ``/api/`` that names no endpoint gets the API's JSON error, not a page.
+
+    (A path parameter that doesn't match its pattern, ``/api/v1/studies/abc/``, never reaches a view.)
+    """
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {"detail": f"No API endpoint or object at {request.path[:200]}; see /api/docs/.", "code": "not_found"},
+            status=status.HTTP_404_NOT_FOUND,
+        )
+    return page_not_found(request, exception)

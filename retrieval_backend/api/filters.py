@@ -15,6 +15,8 @@ from retrieval_backend.models import Candidate, Clip, Job, MistakeQuery, Retriev
 
 # Text search scans the rows left by these filters; one of them must narrow the scan first.
 NARROWING = ("sport", "video", "skill")
+# An id the database can hold: anything else (1e300, -5) is a 400, not an overflow in the query.
+ID_RANGE = {"min_value": 1, "max_value": 2**63 - 1}
 
 
 class SportFilter(django_filters.FilterSet):
@@ -57,7 +59,7 @@ class ClipFilter(_TextSearchFilterSet):
     text_field = "narration"
 
     sport = django_filters.CharFilter(field_name="sport__slug", help_text="Sport slug, e.g. `basketball`.")
-    video = django_filters.NumberFilter(field_name="video_id", help_text="Video id.")
+    video = django_filters.NumberFilter(field_name="video_id", help_text="Video id.", **ID_RANGE)
     skill = django_filters.CharFilter(help_text="Exact skill, e.g. `jump shot`.")
     external_id = django_filters.CharFilter(help_text="The clip id the manifest gave.")
     q = django_filters.CharFilter(
@@ -74,7 +76,7 @@ class MistakeQueryFilter(_TextSearchFilterSet):
     text_field = "mistake"
 
     sport = django_filters.CharFilter(field_name="sport__slug", help_text="Sport slug, e.g. `basketball`.")
-    video = django_filters.NumberFilter(field_name="video_id", help_text="Recording (video) id.")
+    video = django_filters.NumberFilter(field_name="video_id", help_text="Recording (video) id.", **ID_RANGE)
     skill = django_filters.CharFilter(help_text="Exact skill, e.g. `jump shot`.")
     external_id = django_filters.CharFilter(help_text="The query id the manifest gave.")
     q = django_filters.CharFilter(
