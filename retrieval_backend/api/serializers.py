@@ -141,6 +141,10 @@ def _unstorable(value: Any) -> str:
         return "numbers must be finite (no NaN or Infinity, nor numbers too large for a float such as 1e400)."
     if "\\u0000" in text:
         return "text may not contain NUL characters (\\u0000)."
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return "text must be valid Unicode: an unpaired UTF-16 surrogate (such as \\ud800) is not a character."
     return ""
 
 

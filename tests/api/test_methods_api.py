@@ -86,6 +86,11 @@ def test_an_imported_method_takes_any_params_but_they_must_be_storable(api, rese
     )
     assert huge.status_code == 400
     assert "no NaN or Infinity, nor numbers too large" in huge.json()["detail"]
+    surrogate = client.generic(
+        "POST", URL, '{"name": "cluster-v4", "backend": "imported", "params": {"\\ud800": 1}}', "application/json"
+    )
+    assert surrogate.status_code == 400
+    assert "unpaired UTF-16 surrogate" in surrogate.json()["detail"]
 
 
 def test_a_change_is_checked_against_the_backend_it_ends_up_with(api, researcher, control):
