@@ -47,5 +47,10 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+# 100 coaches against gunicorn on PostgreSQL for 5 minutes (LOADTEST_DURATION=30s for a try); see tests/load/run.py.
+loadtest: install
+	@mkdir -p var
+	$(PY) -m tests.load.run
+
 clean:
 	rm -rf var/broker var/test-*.sqlite3
