@@ -34,6 +34,7 @@ from annotations.standing import VISIBLE, coach_studies, done_reason, may_open, 
 from annotations.views.screen_context import CHOICES, players_for, scale_points
 from config.api.errors import Conflict
 from config.api.pagination import IdCursorPagination
+from config.api.parsers import PARSERS
 from config.api.permissions import IsCoach
 from studies.assignment import AssignmentError, next_assignment_for
 from studies.models import Assignment, Item, Participation, Study
@@ -265,6 +266,7 @@ class CoachStudyList(APIView):
 
 
 class CoachNextTask(APIView):
+    parser_classes = PARSERS
     permission_classes = [IsCoach]
 
     @extend_schema(
@@ -302,6 +304,7 @@ class CoachTask(APIView):
 
 
 class CoachSubmit(APIView):
+    parser_classes = PARSERS
     permission_classes = [IsCoach]
 
     @extend_schema(
@@ -393,6 +396,7 @@ class CoachJudgementList(generics.ListAPIView):
 
 
 class CoachJudgementRevise(APIView):
+    parser_classes = PARSERS
     permission_classes = [IsCoach]
 
     @extend_schema(

@@ -7,6 +7,7 @@ group's study is a 404. The report is never computed in the request: it is read 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 
@@ -34,11 +35,35 @@ from annotations.export.runs import export_file, start_export
 from annotations.models import Judgement, StudyExport, StudyReport
 from annotations.reports import report_is_stale
 from config.api.errors import Conflict
+from config.api.parsers import PARSERS
 from config.api.permissions import ResearcherModelPermissions
 from studies.api.views import READ_ERRORS, managed_study
 from studies.models import Item, Study
 
 logger = logging.getLogger(__name__)
+
+
+class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
+    """An ISO 8601 bound that must also exist in UTC (0001-01-01T00:00+14:00 does not)."""
+
+    def __init__(self, *args, param: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.param = param
+
+    def filter(self, qs, value):
+        if value is not None:
+            try:
+                # PostgreSQL refuses offsets beyond about 16 h (Python allows 24 h): the bound goes in as UTC.
+                value = value.astimezone(dt.UTC)
+            except OverflowError:
+                raise serializers.ValidationError(
+                    {
+                        self.param: [
+                            "This time falls outside years 1 to 9999 once converted to UTC: give one inside them."
+                        ]
+                    }
+                ) from None
+        return super().filter(qs, value)
 
 
 class JudgementFilter(django_filters.FilterSet):
@@ -48,11 +73,14 @@ class JudgementFilter(django_filters.FilterSet):
     )
     sport = django_filters.CharFilter(field_name="item__query__sport__slug", help_text="The query's sport slug.")
     kind = django_filters.ChoiceFilter(choices=Item.Kind.choices)
-    created_after = django_filters.IsoDateTimeFilter(
-        field_name="created", lookup_expr="gte", help_text="ISO 8601, e.g. 2026-05-01T00:00:00Z (inclusive)."
+    created_after = UtcDateTimeFilter(
+        param="created_after",
+        field_name="created",
+        lookup_expr="gte",
+        help_text="ISO 8601, e.g. 2026-05-01T00:00:00Z (inclusive).",
     )
-    created_before = django_filters.IsoDateTimeFilter(
-        field_name="created", lookup_expr="lt", help_text="ISO 8601 (exclusive)."
+    created_before = UtcDateTimeFilter(
+        param="created_before", field_name="created", lookup_expr="lt", help_text="ISO 8601 (exclusive)."
     )
 
     class Meta:
@@ -186,6 +214,7 @@ class StudyLeaderboard(_ReportView):
     ),
 )
 class StudyExportList(_StudyScoped, generics.ListCreateAPIView):
+    parser_classes = PARSERS
     serializer_class = ExportSerializer
     permission_classes = [ResearcherModelPermissions]
     queryset = StudyExport.objects.none()

@@ -20,6 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from config.api.errors import Conflict
+from config.api.parsers import PARSERS
 from config.api.permissions import IsResearcher, ResearcherModelPermissions
 from studies import lifecycle
 from studies.access import managed_studies
@@ -83,6 +84,7 @@ LIFECYCLE_RESPONSES = {
     ),
 )
 class StudyViewSet(viewsets.ModelViewSet):
+    parser_classes = PARSERS
     serializer_class = StudySerializer
     permission_classes = [ResearcherModelPermissions]
     queryset = Study.objects.none()  # for the permission class's model; get_queryset filters by group

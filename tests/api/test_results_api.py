@@ -111,6 +111,7 @@ def test_invalid_filters_are_a_400_saying_what_to_fix(api, who, unjudged):
         ("created_after=yesterday", "created_after", "valid date/time"),
         ("created_before=2026-13-45T99:00:00Z", "created_before", "valid date/time"),
         ("coach=%00", "coach", "Null characters are not allowed"),
+        ("created_after=0001-01-01T00:00:00%2B14:00", "created_after", "outside years 1 to 9999"),
     ]:
         response = client.get(f"{url}?{query}")
         assert response.status_code == 400, query

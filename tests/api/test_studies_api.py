@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 
 from studies.models import Item, Study
@@ -140,6 +142,16 @@ def test_malformed_or_odd_bodies_get_400_or_a_study_never_a_500(api, who, draft)
     assert client.patch(f"/api/v1/studies/{draft.pk}/", {"title": None}).status_code == 400
     assert client.get("/api/v1/studies/99999999999999999999/").status_code == 404
     assert client.get("/api/v1/studies/?status=nonsense").status_code == 400
+    # JSON can spell a lone surrogate, which is no character: it could be neither stored nor sent back.
+    lone = client.generic("POST", "/api/v1/studies/", b'{"title": "\\ud800"}', content_type="application/json")
+    assert lone.status_code == 400
+    assert "unpaired UTF-16 surrogate" in lone.json()["detail"]
+    deep = client.generic("POST", "/api/v1/studies/", "[" * 100_000 + "]" * 100_000, content_type="application/json")
+    assert deep.status_code == 400
+    assert "nested too deeply" in deep.json()["detail"]
+    # A cursor crafted to hold something other than an id is refused like any unreadable cursor.
+    crafted = base64.b64encode(b"p=abc").decode()
+    assert client.get(f"/api/v1/studies/?cursor={crafted}").status_code == 404
 
 
 def test_a_study_past_draft_can_be_neither_edited_nor_deleted(api, who, draft):
