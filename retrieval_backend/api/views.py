@@ -7,17 +7,11 @@ page (``select_related``/``prefetch_related``), so they stay fast at 630k clips.
 
 from __future__ import annotations
 
-import os
-
 from django.db import transaction
 from django.db.models import Prefetch
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
-    OpenApiParameter,
-    OpenApiResponse,
     extend_schema,
     extend_schema_view,
-    inline_serializer,
 )
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -31,145 +25,31 @@ from config.api.errors import Conflict
 from config.api.pagination import IdCursorPagination
 from config.api.permissions import ResearcherModelPermissions
 from retrieval_backend.api import filters
-from retrieval_backend.api.imports import (
-    ManifestRequest,
-    by_line,
-    failure_summary,
-    problems,
-    queue_import_job,
-    result_body,
-    run_import,
-    runs_inline,
+from retrieval_backend.api.import_views import (
+    DETAIL_ERRORS,
+    ERROR,
+    READ_ERRORS,
+    WRITE_ERRORS,
+    candidate_import_schema,
+    import_candidate_file,
+    import_manifest,
+    manifest_schema,
 )
 from retrieval_backend.api.serializers import (
-    CandidateImportResultSerializer,
     CandidateSerializer,
     ClipSerializer,
-    ErrorSerializer,
     GenerationRequestSerializer,
     JobSerializer,
     JobSummarySerializer,
-    ManifestErrorSerializer,
-    ManifestImportResultSerializer,
     MistakeQuerySerializer,
     RetrievalMethodSerializer,
     SportSerializer,
     VideoSerializer,
 )
-from retrieval_backend.api.uploads import BODY_PARSERS, ReceivedManifest, received_manifest
-from retrieval_backend.candidate_import import import_candidates
+from retrieval_backend.api.uploads import BODY_PARSERS
 from retrieval_backend.candidates import GenerationError, start_generation
-from retrieval_backend.importing.importer import ImportFailed
-from retrieval_backend.importing.videos import ProbeMode
 from retrieval_backend.jobs import cancel_job
 from retrieval_backend.models import Candidate, Clip, Job, MistakeQuery, RetrievalMethod, Sport, Video
-
-_ERROR = OpenApiResponse(ErrorSerializer)
-# Every endpoint answers these the same way (config/api/errors.py).
-READ_ERRORS = {401: _ERROR, 403: _ERROR}
-DETAIL_ERRORS = {**READ_ERRORS, 404: _ERROR}
-WRITE_ERRORS = {400: _ERROR, **READ_ERRORS}
-
-MANIFEST_BODY = {
-    "application/x-ndjson": OpenApiTypes.BINARY,
-    "multipart/form-data": inline_serializer(
-        "ManifestUpload", fields={"file": serializers.FileField(help_text="The manifest, JSON Lines.")}
-    ),
-}
-
-
-class _ManifestParams(serializers.Serializer):
-    probe = serializers.ChoiceField(choices=ProbeMode.CHOICES, default=ProbeMode.SYNC)
-    skip_invalid = serializers.BooleanField(default=False)
-    base_dir = serializers.CharField(required=False, max_length=1024, trim_whitespace=False)
-
-    def validate_base_dir(self, value: str) -> str:
-        if "\x00" in value or not os.path.isabs(value):
-            raise serializers.ValidationError("must be an absolute path on the server, e.g. /data/sportskills.")
-        if not os.path.isdir(value):
-            raise serializers.ValidationError(f"{value[:200]} is not a folder on the server.")
-        return value
-
-
-class _CandidateImportParams(serializers.Serializer):
-    create_methods = serializers.BooleanField(default=False)
-
-
-MANIFEST_PARAMETERS = [
-    OpenApiParameter(
-        "probe",
-        str,
-        enum=list(ProbeMode.CHOICES),
-        description="sync (default): probe each new video, checking segments against its duration, on a worker "
-        "(202 and a job). none: trust the manifest; videos stay pending. async: import now, probe on workers.",
-    ),
-    OpenApiParameter(
-        "skip_invalid",
-        bool,
-        description="Import the valid lines and list the rejected ones with their problems, instead of "
-        "importing nothing when any line is wrong.",
-    ),
-    OpenApiParameter(
-        "base_dir",
-        str,
-        description="Absolute folder on the server that relative video paths start at (an uploaded manifest has "
-        "no folder of its own). Without it, paths must be absolute or http(s) URLs.",
-    ),
-]
-
-
-def _manifest_schema(what: str, command: str):
-    return extend_schema(
-        summary=f"Import a {what} manifest",
-        description=(
-            f"The JSON Lines format of `manage.py {command}`, checked the same way. With any problem nothing is "
-            "imported and the answer lists every problem by line and field (unless `skip_invalid`). Send the file "
-            "as the body (Content-Type `application/x-ndjson`) or as a multipart file named `file`. A manifest of "
-            "up to 2 MiB with `probe=none` or `probe=async` is imported during the request (201); a larger one, or "
-            "`probe=sync`, is imported by a worker: 202 with the job to poll at `/api/v1/jobs/{id}/`, whose "
-            "`errors` list the problems by line and whose `result` holds the counts."
-        ),
-        parameters=MANIFEST_PARAMETERS,
-        request=MANIFEST_BODY,
-        responses={
-            201: ManifestImportResultSerializer,
-            202: JobSerializer,
-            400: ManifestErrorSerializer,
-            **READ_ERRORS,
-            409: _ERROR,
-            413: _ERROR,
-            415: _ERROR,
-        },
-    )
-
-
-def import_manifest(request: Request, kind: str) -> Response:
-    """Run or queue a manifest import; see ``retrieval_backend.api.imports``."""
-    params = _ManifestParams(data=request.query_params)
-    params.is_valid(raise_exception=True)
-    wanted = ManifestRequest(kind=kind, **params.validated_data)
-    manifest: ReceivedManifest = received_manifest(request)
-    if not runs_inline(manifest.size, wanted):
-        job = queue_import_job(manifest.path, manifest.lines, wanted)
-        location = reverse("api:job-detail", args=[job.pk], request=request)
-        return Response(JobSerializer(job).data, status=status.HTTP_202_ACCEPTED, headers={"Location": location})
-    try:
-        importer, result = run_import(manifest.path, wanted)
-    except ImportFailed as exc:
-        if not exc.issues:
-            raise Conflict(str(exc)) from None
-        listed = problems(exc.issues)
-        body = {
-            "detail": failure_summary(exc.issues),
-            "code": "invalid",
-            "errors": by_line(listed),
-            "problems": listed,
-            "problem_count": len(exc.issues),
-        }
-        return Response(body, status=status.HTTP_400_BAD_REQUEST)
-    finally:
-        manifest.discard()
-    return Response(result_body(importer, result), status=status.HTTP_201_CREATED)
 
 
 class _Researcher:
@@ -198,7 +78,7 @@ class VideoViewSet(_Researcher, viewsets.ReadOnlyModelViewSet):
 
 @extend_schema_view(
     list=extend_schema(
-        summary="List gallery clips", responses={200: ClipSerializer(many=True), 400: _ERROR, **READ_ERRORS}
+        summary="List gallery clips", responses={200: ClipSerializer(many=True), 400: ERROR, **READ_ERRORS}
     ),
     retrieve=extend_schema(summary="A gallery clip", responses={200: ClipSerializer, **DETAIL_ERRORS}),
 )
@@ -211,7 +91,7 @@ class ClipViewSet(_Researcher, viewsets.ReadOnlyModelViewSet):
 @extend_schema_view(
     list=extend_schema(
         summary="List mistake queries",
-        responses={200: MistakeQuerySerializer(many=True), 400: _ERROR, **READ_ERRORS},
+        responses={200: MistakeQuerySerializer(many=True), 400: ERROR, **READ_ERRORS},
     ),
     retrieve=extend_schema(summary="A mistake query", responses={200: MistakeQuerySerializer, **DETAIL_ERRORS}),
 )
@@ -222,7 +102,7 @@ class MistakeQueryViewSet(_Researcher, viewsets.ReadOnlyModelViewSet):
     serializer_class = MistakeQuerySerializer
     filterset_class = filters.MistakeQueryFilter
 
-    @_manifest_schema("mistake query", "import_queries")
+    @manifest_schema("mistake query", "import_queries")
     @action(
         detail=False,
         methods=["post"],
@@ -241,7 +121,7 @@ class GalleryImportView(_Researcher, APIView):
     queryset = Clip.objects.none()
     parser_classes = [*BODY_PARSERS, MultiPartParser]
 
-    @_manifest_schema("gallery", "import_gallery")
+    @manifest_schema("gallery", "import_gallery")
     def post(self, request: Request) -> Response:
         return import_manifest(request, "gallery")
 
@@ -258,15 +138,15 @@ class GalleryImportView(_Researcher, APIView):
         responses={201: RetrievalMethodSerializer, **WRITE_ERRORS},
     ),
     update=extend_schema(
-        summary="Replace a retrieval method", responses={200: RetrievalMethodSerializer, **WRITE_ERRORS, 404: _ERROR}
+        summary="Replace a retrieval method", responses={200: RetrievalMethodSerializer, **WRITE_ERRORS, 404: ERROR}
     ),
     partial_update=extend_schema(
-        summary="Change a retrieval method", responses={200: RetrievalMethodSerializer, **WRITE_ERRORS, 404: _ERROR}
+        summary="Change a retrieval method", responses={200: RetrievalMethodSerializer, **WRITE_ERRORS, 404: ERROR}
     ),
     destroy=extend_schema(
         summary="Delete a retrieval method",
         description="Refused (409) while a study compares the method; its candidate sets go with it.",
-        responses={204: None, **DETAIL_ERRORS, 409: _ERROR},
+        responses={204: None, **DETAIL_ERRORS, 409: ERROR},
     ),
 )
 class RetrievalMethodViewSet(_Researcher, viewsets.ModelViewSet):
@@ -320,7 +200,7 @@ class JobViewSet(_Researcher, viewsets.ReadOnlyModelViewSet):
         description="Chunks not yet started are skipped; a chunk already running finishes its work. "
         "A job that has ended is left as it is (409).",
         request=None,
-        responses={200: JobSerializer, **DETAIL_ERRORS, 409: _ERROR},
+        responses={200: JobSerializer, **DETAIL_ERRORS, 409: ERROR},
     )
     @action(detail=True, methods=["post"], filterset_class=None)
     def cancel(self, request: Request, pk: str | None = None) -> Response:
@@ -373,22 +253,7 @@ class CandidateViewSet(_Researcher, viewsets.GenericViewSet, mixins.ListModelMix
     serializer_class = CandidateSerializer
     filterset_class = filters.CandidateFilter
 
-    @extend_schema(
-        summary="Import candidates computed elsewhere",
-        description="The JSON Lines format of `manage.py import_candidates`, one line per query and method: "
-        '`{"query": "q-17", "method": "m", "clips": ["abc-1", "abc-7"], "scores": [0.91, 0.88]}`. '
-        "Each (query, method) replaces the set stored before. Any wrong line and nothing is imported; "
-        "every problem is listed by line and field.",
-        parameters=[
-            OpenApiParameter(
-                "create_methods",
-                bool,
-                description="Create methods the file names that do not exist yet, as `imported` methods.",
-            )
-        ],
-        request=MANIFEST_BODY,
-        responses={201: CandidateImportResultSerializer, 400: ManifestErrorSerializer, **READ_ERRORS, 413: _ERROR},
-    )
+    @candidate_import_schema
     @action(
         detail=False,
         methods=["post"],
@@ -398,35 +263,4 @@ class CandidateViewSet(_Researcher, viewsets.GenericViewSet, mixins.ListModelMix
         pagination_class=None,
     )
     def import_file(self, request: Request) -> Response:
-        params = _CandidateImportParams(data=request.query_params)
-        params.is_valid(raise_exception=True)
-        manifest = received_manifest(request)
-        try:
-            with open(manifest.path, "rb") as stream:
-                report = import_candidates(
-                    stream, create_methods=params.validated_data["create_methods"], source_name="an API upload"
-                )
-        finally:
-            manifest.discard()
-        if not report.ok:
-            listed = [{"line": e.line, "field": e.field, "message": e.message} for e in report.errors]
-            body = {
-                "detail": f"{report.error_count} problem(s) in the file; nothing was imported. Fix them and send "
-                "it again.",
-                "code": "invalid",
-                "errors": by_line(listed),
-                "problems": listed,
-                "problem_count": report.error_count,
-            }
-            return Response(body, status=status.HTTP_400_BAD_REQUEST)
-        if report.sets == 0:
-            raise serializers.ValidationError({"file": ["the file holds no candidate lines; nothing was imported."]})
-        return Response(
-            {
-                "lines": report.lines,
-                "sets": report.sets,
-                "replaced": report.replaced,
-                "created_methods": report.created_methods,
-            },
-            status=status.HTTP_201_CREATED,
-        )
+        return import_candidate_file(request)

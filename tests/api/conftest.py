@@ -25,6 +25,12 @@ def make_researcher(username: str = "researcher", *, perms: bool = True):
     return user
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Users here are made by the handful in every test; the production hasher costs most of a second each."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def api():
     def client_for(user) -> APIClient:

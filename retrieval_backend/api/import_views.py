@@ -1,0 +1,200 @@
+"""The import endpoints' shared parts: manifest parameters, their schema, and the request handling.
+
+Gallery and query manifests go through ``retrieval_backend.api.imports`` (inline or
+as a job); candidate files through ``import_candidates``, always inline (it
+checks and writes in batches, a few seconds for a large file).
+"""
+
+from __future__ import annotations
+
+import os
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.reverse import reverse
+
+from config.api.errors import Conflict
+from retrieval_backend.api.imports import (
+    ManifestRequest,
+    by_line,
+    failure_summary,
+    problems,
+    queue_import_job,
+    result_body,
+    run_import,
+    runs_inline,
+)
+from retrieval_backend.api.serializers import (
+    CandidateImportResultSerializer,
+    ErrorSerializer,
+    JobSerializer,
+    ManifestErrorSerializer,
+    ManifestImportResultSerializer,
+)
+from retrieval_backend.api.uploads import ReceivedManifest, received_manifest
+from retrieval_backend.candidate_import import import_candidates
+from retrieval_backend.importing.importer import ImportFailed
+from retrieval_backend.importing.videos import ProbeMode
+
+ERROR = OpenApiResponse(ErrorSerializer)
+# Every endpoint answers these the same way (config/api/errors.py).
+READ_ERRORS = {401: ERROR, 403: ERROR}
+DETAIL_ERRORS = {**READ_ERRORS, 404: ERROR}
+WRITE_ERRORS = {400: ERROR, **READ_ERRORS}
+
+MANIFEST_BODY = {
+    "application/x-ndjson": OpenApiTypes.BINARY,
+    "multipart/form-data": inline_serializer(
+        "ManifestUpload", fields={"file": serializers.FileField(help_text="The manifest, JSON Lines.")}
+    ),
+}
+
+
+class _ManifestParams(serializers.Serializer):
+    probe = serializers.ChoiceField(choices=ProbeMode.CHOICES, default=ProbeMode.SYNC)
+    skip_invalid = serializers.BooleanField(default=False)
+    base_dir = serializers.CharField(required=False, max_length=1024, trim_whitespace=False)
+
+    def validate_base_dir(self, value: str) -> str:
+        if "\x00" in value or not os.path.isabs(value):
+            raise serializers.ValidationError("must be an absolute path on the server, e.g. /data/sportskills.")
+        if not os.path.isdir(value):
+            raise serializers.ValidationError(f"{value[:200]} is not a folder on the server.")
+        return value
+
+
+class _CandidateImportParams(serializers.Serializer):
+    create_methods = serializers.BooleanField(default=False)
+
+
+MANIFEST_PARAMETERS = [
+    OpenApiParameter(
+        "probe",
+        str,
+        enum=list(ProbeMode.CHOICES),
+        description="sync (default): probe each new video, checking segments against its duration, on a worker "
+        "(202 and a job). none: trust the manifest; videos stay pending. async: import now, probe on workers.",
+    ),
+    OpenApiParameter(
+        "skip_invalid",
+        bool,
+        description="Import the valid lines and list the rejected ones with their problems, instead of "
+        "importing nothing when any line is wrong.",
+    ),
+    OpenApiParameter(
+        "base_dir",
+        str,
+        description="Absolute folder on the server that relative video paths start at (an uploaded manifest has "
+        "no folder of its own). Without it, paths must be absolute or http(s) URLs.",
+    ),
+]
+
+
+def manifest_schema(what: str, command: str):
+    return extend_schema(
+        summary=f"Import a {what} manifest",
+        description=(
+            f"The JSON Lines format of `manage.py {command}`, checked the same way. With any problem nothing is "
+            "imported and the answer lists every problem by line and field (unless `skip_invalid`). Send the file "
+            "as the body (Content-Type `application/x-ndjson`) or as a multipart file named `file`. A manifest of "
+            "up to 2 MiB with `probe=none` or `probe=async` is imported during the request (201); a larger one, or "
+            "`probe=sync`, is imported by a worker: 202 with the job to poll at `/api/v1/jobs/{id}/`, whose "
+            "`errors` list the problems by line and whose `result` holds the counts."
+        ),
+        parameters=MANIFEST_PARAMETERS,
+        request=MANIFEST_BODY,
+        responses={
+            201: ManifestImportResultSerializer,
+            202: JobSerializer,
+            400: ManifestErrorSerializer,
+            **READ_ERRORS,
+            409: ERROR,
+            413: ERROR,
+            415: ERROR,
+        },
+    )
+
+
+def import_manifest(request: Request, kind: str) -> Response:
+    """Run or queue a manifest import; see ``retrieval_backend.api.imports``."""
+    params = _ManifestParams(data=request.query_params)
+    params.is_valid(raise_exception=True)
+    wanted = ManifestRequest(kind=kind, **params.validated_data)
+    manifest: ReceivedManifest = received_manifest(request)
+    if not runs_inline(manifest.size, wanted):
+        job = queue_import_job(manifest.path, manifest.lines, wanted)
+        location = reverse("api:job-detail", args=[job.pk], request=request)
+        return Response(JobSerializer(job).data, status=status.HTTP_202_ACCEPTED, headers={"Location": location})
+    try:
+        importer, result = run_import(manifest.path, wanted)
+    except ImportFailed as exc:
+        if not exc.issues:
+            raise Conflict(str(exc)) from None
+        listed = problems(exc.issues)
+        body = {
+            "detail": failure_summary(exc.issues),
+            "code": "invalid",
+            "errors": by_line(listed),
+            "problems": listed,
+            "problem_count": len(exc.issues),
+        }
+        return Response(body, status=status.HTTP_400_BAD_REQUEST)
+    finally:
+        manifest.discard()
+    return Response(result_body(importer, result), status=status.HTTP_201_CREATED)
+
+
+candidate_import_schema = extend_schema(
+    summary="Import candidates computed elsewhere",
+    description="The JSON Lines format of `manage.py import_candidates`, one line per query and method: "
+    '`{"query": "q-17", "method": "m", "clips": ["abc-1", "abc-7"], "scores": [0.91, 0.88]}`. '
+    "Each (query, method) replaces the set stored before. Any wrong line and nothing is imported; "
+    "every problem is listed by line and field.",
+    parameters=[
+        OpenApiParameter(
+            "create_methods",
+            bool,
+            description="Create methods the file names that do not exist yet, as `imported` methods.",
+        )
+    ],
+    request=MANIFEST_BODY,
+    responses={201: CandidateImportResultSerializer, 400: ManifestErrorSerializer, **READ_ERRORS, 413: ERROR},
+)
+
+
+def import_candidate_file(request: Request) -> Response:
+    """Check and import a candidates file whole, or answer 400 with every problem by line."""
+    params = _CandidateImportParams(data=request.query_params)
+    params.is_valid(raise_exception=True)
+    manifest = received_manifest(request)
+    try:
+        with open(manifest.path, "rb") as stream:
+            report = import_candidates(
+                stream, create_methods=params.validated_data["create_methods"], source_name="an API upload"
+            )
+    finally:
+        manifest.discard()
+    if not report.ok:
+        listed = [{"line": e.line, "field": e.field, "message": e.message} for e in report.errors]
+        body = {
+            "detail": f"{report.error_count} problem(s) in the file; nothing was imported. Fix them and send it again.",
+            "code": "invalid",
+            "errors": by_line(listed),
+            "problems": listed,
+            "problem_count": report.error_count,
+        }
+        return Response(body, status=status.HTTP_400_BAD_REQUEST)
+    if report.sets == 0:
+        raise serializers.ValidationError({"file": ["the file holds no candidate lines; nothing was imported."]})
+    return Response(
+        {
+            "lines": report.lines,
+            "sets": report.sets,
+            "replaced": report.replaced,
+            "created_methods": report.created_methods,
+        },
+        status=status.HTTP_201_CREATED,
+    )
