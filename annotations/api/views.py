@@ -161,10 +161,14 @@ def _report_state(study: Study) -> tuple[StudyReport | None, dict]:
     return report, {"state": state, "message": message, "computed": report.computed}
 
 
-REPORT_RESPONSES = {
-    202: OpenApiResponse(description="No report yet: it is being computed; `state` is computing (or failed)."),
-    **READ_ERRORS,
-}
+def _report_responses(serializer) -> dict:
+    return {
+        200: serializer,
+        202: OpenApiResponse(
+            serializer, description="No report yet: it is being computed; `state` is computing (or failed)."
+        ),
+        **READ_ERRORS,
+    }
 
 
 class _ReportView(_StudyScoped, generics.GenericAPIView):
@@ -185,7 +189,7 @@ class _ReportView(_StudyScoped, generics.GenericAPIView):
 
 @extend_schema(
     summary="Inter-rater agreement of a study, from its cached report",
-    responses={200: AgreementSerializer, **REPORT_RESPONSES},
+    responses=_report_responses(AgreementSerializer),
 )
 class StudyAgreement(_ReportView):
     serializer_class = AgreementSerializer
@@ -194,7 +198,7 @@ class StudyAgreement(_ReportView):
 
 @extend_schema(
     summary="The methods' leaderboard of a study, from its cached report",
-    responses={200: LeaderboardSerializer, **REPORT_RESPONSES},
+    responses=_report_responses(LeaderboardSerializer),
 )
 class StudyLeaderboard(_ReportView):
     serializer_class = LeaderboardSerializer

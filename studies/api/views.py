@@ -112,6 +112,7 @@ class StudyViewSet(viewsets.ModelViewSet):
             study = Study.objects.select_for_update().get(pk=serializer.instance.pk)
             if study.is_frozen:
                 raise _frozen(study, "changed")
+            serializer.instance = study  # the row as locked, so fields this request leaves alone stay current
             serializer.save()
 
     def perform_destroy(self, instance: Study) -> None:
