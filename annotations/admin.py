@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 from annotations.models import Judgement, JudgementRevision
+from studies.admin import STUDY_FILTER, ManagedStudyRowsAdmin
 
 
 class RevisionInline(admin.TabularInline):
@@ -18,9 +19,11 @@ class RevisionInline(admin.TabularInline):
 
 
 @admin.register(Judgement)
-class JudgementAdmin(admin.ModelAdmin):
+class JudgementAdmin(ManagedStudyRowsAdmin):
+    """Judgements of the studies the researcher manages (another group's are not found)."""
+
     list_display = ["id", "study", "kind", "coach", "choice", "winner", "score", "flag", "server_ms", "created"]
-    list_filter = ["study", "kind", "flag"]
+    list_filter = [STUDY_FILTER, "kind", "flag"]
     search_fields = ["coach__username", "rationale"]
     list_select_related = ["study", "coach"]
     inlines = [RevisionInline]

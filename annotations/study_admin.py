@@ -4,6 +4,7 @@ Studies know nothing of judgements (data flows one way), so instead of the studi
 here, this module re-registers its ``StudyAdmin`` with the report page, figure downloads,
 export actions and export downloads added. Every page here is for staff who may view studies;
 anyone else signed in gets a 403, and the downloads are never served outside the admin.
+A study of another research group (``studies.access``) is a 404 on every one of them.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from annotations.models import StudyExport, StudyReport
 from annotations.pseudonyms import coach_pseudonym
 from annotations.report_page import figure_for_page, report_tables
 from annotations.reports import recompute_now
+from studies.access import managed_studies
 from studies.admin import StudyAdmin
 from studies.models import Study
 
@@ -84,8 +86,13 @@ class StudyResultsAdmin(StudyAdmin):
 
         return csrf_protect(never_cache(wrapped))
 
+    @staticmethod
+    def _managed_study(request: HttpRequest, study_id: int) -> Study:
+        """The study, if ``request.user`` manages it; another research group's study is a 404, like a missing one."""
+        return get_object_or_404(managed_studies(request.user), pk=study_id)
+
     def report_view(self, request: HttpRequest, study_id: int) -> HttpResponse:
-        study = get_object_or_404(Study, pk=study_id)
+        study = self._managed_study(request, study_id)
         report = StudyReport.objects.filter(study=study).first()
         data = report.data if report and report.computed else {}
         exports = list(study.exports.select_related("job", "requested_by")[:20])
@@ -118,7 +125,7 @@ class StudyResultsAdmin(StudyAdmin):
     def recompute_view(self, request: HttpRequest, study_id: int) -> HttpResponse:
         if request.method != "POST":
             return HttpResponseRedirect(reverse("admin:studies_study_report", args=[study_id]))
-        study = get_object_or_404(Study, pk=study_id)
+        study = self._managed_study(request, study_id)
         recompute_now(study.pk)
         self.message_user(request, "Recomputing on a worker: reload this page in a moment.", messages.INFO)
         return HttpResponseRedirect(reverse("admin:studies_study_report", args=[study.pk]))
@@ -127,7 +134,7 @@ class StudyResultsAdmin(StudyAdmin):
         return require_POST(self._export)(request, study_id)
 
     def _export(self, request: HttpRequest, study_id: int) -> HttpResponse:
-        study = get_object_or_404(Study, pk=study_id)
+        study = self._managed_study(request, study_id)
         identities = request.POST.get("identities") == "1"
         if identities and not self.has_change_permission(request, study):
             raise PermissionDenied
@@ -138,7 +145,7 @@ class StudyResultsAdmin(StudyAdmin):
     def figure_view(self, request: HttpRequest, study_id: int, name: str, fmt: str) -> HttpResponse:
         from annotations.results.figures import FIGURES, FORMATS, render_figure
 
-        study = get_object_or_404(Study, pk=study_id)
+        study = self._managed_study(request, study_id)
         report = StudyReport.objects.filter(study=study, computed__isnull=False).first()
         if report is None or name not in FIGURES or fmt not in FORMATS:
             raise Http404("No such figure: the report may not be computed yet.")
@@ -151,7 +158,9 @@ class StudyResultsAdmin(StudyAdmin):
         return response
 
     def download_view(self, request: HttpRequest, study_id: int, export_id: int) -> HttpResponse:
-        export = get_object_or_404(StudyExport, pk=export_id, study_id=study_id)
+        export = get_object_or_404(
+            StudyExport, pk=export_id, study__in=managed_studies(request.user), study_id=study_id
+        )
         if not export.is_offered:
             raise Http404("This export is not complete.")
         if export.include_identities and not self.has_change_permission(request, export.study):

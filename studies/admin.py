@@ -1,9 +1,15 @@
-"""The researcher's side of studies: design, lifecycle actions, progress, and coach invitations."""
+"""The researcher's side of studies: design, lifecycle actions, progress, and coach invitations.
+
+A study with a research group is seen and changed only by that group's researchers (and
+superusers), through ``studies.access``: every list, form, action and page here starts from
+the studies the user manages, so another group's study, even by a guessed address, is not found.
+"""
 
 from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -13,6 +19,7 @@ from django.utils.html import format_html, format_html_join
 
 from retrieval_backend.models import Sport
 from studies import lifecycle
+from studies.access import managed_studies, manages
 from studies.invitations import invite_coach
 from studies.models import Assignment, CoachProfile, GoldCheck, Item, Participation, Study
 from studies.progress import study_progress
@@ -56,8 +63,8 @@ class StudyForm(forms.ModelForm):
 @admin.register(Study)
 class StudyAdmin(admin.ModelAdmin):
     form = StudyForm
-    list_display = ["title", "status", "kinds", "raters_per_item", "progress_bar", "created"]
-    list_filter = ["status", "kinds"]
+    list_display = ["title", "status", "kinds", "raters_per_item", "group", "progress_bar", "created"]
+    list_filter = ["status", "kinds", ("group", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["title", "slug"]
     prepopulated_fields = {"slug": ["title"]}
     filter_horizontal = ["methods", "query_sports", "eligible_sports", "eligible_coaches"]
@@ -65,7 +72,7 @@ class StudyAdmin(admin.ModelAdmin):
     inlines = [GoldCheckInline]
     actions = ["build_items", "publish", "pause", "close", "duplicate"]
     fieldsets = [
-        (None, {"fields": ["title", "slug", "status", "status_message", "readiness", "instructions"]}),
+        (None, {"fields": ["title", "slug", "group", "status", "status_message", "readiness", "instructions"]}),
         (
             "Tasks",
             {
@@ -99,11 +106,37 @@ class StudyAdmin(admin.ModelAdmin):
         ("Quality and randomness", {"fields": ["gold_rate", "seed"]}),
     ]
 
+    def get_queryset(self, request: HttpRequest):
+        return managed_studies(request.user, super().get_queryset(request))
+
+    def has_view_permission(self, request: HttpRequest, obj: Study | None = None) -> bool:
+        return super().has_view_permission(request, obj) and (obj is None or manages(request.user, obj))
+
+    def has_change_permission(self, request: HttpRequest, obj: Study | None = None) -> bool:
+        return super().has_change_permission(request, obj) and (obj is None or manages(request.user, obj))
+
+    def has_delete_permission(self, request: HttpRequest, obj: Study | None = None) -> bool:
+        return super().has_delete_permission(request, obj) and (obj is None or manages(request.user, obj))
+
+    def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
+        if db_field.name == "group" and not request.user.is_superuser:
+            # A researcher hands a study only to a group they belong to (or to every researcher).
+            kwargs["queryset"] = Group.objects.filter(pk__in=request.user.groups.values("pk"))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_changeform_initial_data(self, request: HttpRequest):
+        initial = super().get_changeform_initial_data(request)
+        groups = list(request.user.groups.values_list("pk", flat=True)[:2])
+        if len(groups) == 1 and "group" not in initial:
+            initial["group"] = groups[0]  # a researcher of one group starts studies for that group
+        return initial
+
     def get_readonly_fields(self, request: HttpRequest, obj: Study | None = None):
         always = ["status", "status_message", "readiness"]
         if obj is not None and obj.is_frozen:
             # The design is frozen once items exist: "duplicate" starts a new draft to change it.
-            return [f.name for f in Study._meta.fields if f.name not in {"id"}] + [
+            # Who manages the study (its group) may still change.
+            return [f.name for f in Study._meta.fields if f.name not in {"id", "group"}] + [
                 "methods",
                 "query_sports",
                 "queries",
@@ -151,7 +184,7 @@ class StudyAdmin(admin.ModelAdmin):
         return custom + super().get_urls()
 
     def progress_view(self, request: HttpRequest, study_id: int) -> HttpResponse:
-        study = get_object_or_404(Study, pk=study_id)
+        study = get_object_or_404(managed_studies(request.user), pk=study_id)
         if not self.has_view_permission(request, study):
             raise PermissionDenied
         context = {
@@ -278,10 +311,30 @@ class CoachProfileAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/studies/coachprofile/invite.html", context)
 
 
+class ManagedStudyRowsAdmin(admin.ModelAdmin):
+    """Rows of a study (items, assignments, participations, judgements): only those of studies the user manages."""
+
+    def get_queryset(self, request: HttpRequest):
+        return super().get_queryset(request).filter(study__in=managed_studies(request.user))
+
+    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
+        return super().has_view_permission(request, obj) and (obj is None or manages(request.user, obj.study))
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return super().has_change_permission(request, obj) and (obj is None or manages(request.user, obj.study))
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return super().has_delete_permission(request, obj) and (obj is None or manages(request.user, obj.study))
+
+
+# The study filter lists only the studies whose rows the user sees.
+STUDY_FILTER = ("study", admin.RelatedOnlyFieldListFilter)
+
+
 @admin.register(Item)
-class ItemAdmin(admin.ModelAdmin):
+class ItemAdmin(ManagedStudyRowsAdmin):
     list_display = ["key", "study", "kind", "is_gold", "judgements_done", "needed", "flagged"]
-    list_filter = ["study", "kind", "is_gold"]
+    list_filter = [STUDY_FILTER, "kind", "is_gold"]
     search_fields = ["key"]
     raw_id_fields = ["query", "clip_a", "clip_b"]
     show_full_result_count = False
@@ -294,9 +347,9 @@ class ItemAdmin(admin.ModelAdmin):
 
 
 @admin.register(Assignment)
-class AssignmentAdmin(admin.ModelAdmin):
+class AssignmentAdmin(ManagedStudyRowsAdmin):
     list_display = ["item", "coach", "status", "reserved", "expires", "completed"]
-    list_filter = ["status", "study"]
+    list_filter = ["status", STUDY_FILTER]
     raw_id_fields = ["item", "coach"]
     show_full_result_count = False
 
@@ -308,7 +361,7 @@ class AssignmentAdmin(admin.ModelAdmin):
 
 
 @admin.register(Participation)
-class ParticipationAdmin(admin.ModelAdmin):
+class ParticipationAdmin(ManagedStudyRowsAdmin):
     list_display = ["coach", "study", "eligible", "done_count", "joined"]
-    list_filter = ["study", "eligible"]
+    list_filter = [STUDY_FILTER, "eligible"]
     raw_id_fields = ["coach", "current", "last_query"]
