@@ -8,16 +8,22 @@ operator would (``resume_job``, or building again) with a fresh worker and check
 from __future__ import annotations
 
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
 
 import numpy as np
+import psycopg
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import connection
 from django.urls import reverse
+from django.utils import timezone
 
 from annotations.export.runs import start_export
 from annotations.models import StudyExport
+from config.celery_app import app
 from retrieval_backend.embedding import ensure_index, ready_index
 from retrieval_backend.jobs import resume_job
 from retrieval_backend.methods import get_backend
@@ -40,7 +46,7 @@ def _chunk_statuses(job_id: int) -> dict[int, str]:
 def test_embedding_killed_mid_chunk_leaves_no_ready_index_and_resumes(settings, slow_backend, celery_worker_factory):
     _, clips, _, _ = make_gallery(n_queries=1, n_clips=12, methods=("alpha",))
     method = RetrievalMethod.objects.create(
-        name="heavy", backend=slow_backend, params={"chunk_size": 3, "delay_s": 1.0}
+        name="heavy", backend=slow_backend, params={"chunk_size": 3, "delay_s": 1.5}
     )
     worker = celery_worker_factory(queues="default,gpu")
     job = ensure_index(method)
@@ -48,8 +54,12 @@ def test_embedding_killed_mid_chunk_leaves_no_ready_index_and_resumes(settings, 
     assert job.chunks.count() == 4
 
     def mid_job() -> bool:
-        statuses = list(_chunk_statuses(job.pk).values())
-        return "done" in statuses and "running" in statuses
+        # A chunk done, and one that started under half a second ago: over a second of its work is left.
+        chunks = JobChunk.objects.filter(job_id=job.pk)
+        just_started = timezone.now() - timedelta(seconds=0.5)
+        return (
+            chunks.filter(status="done").exists() and chunks.filter(status="running", started__gt=just_started).exists()
+        )
 
     wait_for(mid_job, timeout_s=120, interval_s=0.02, what="one embedding chunk done and one running")
     worker.kill()
@@ -83,32 +93,61 @@ def test_embedding_killed_mid_chunk_leaves_no_ready_index_and_resumes(settings, 
     assert ensure_index(method) is None  # ready and current
 
 
-def _item_insert_in_flight() -> bool:
-    """True while another session holds an open transaction that has written studies_item rows."""
+@contextmanager
+def table_locked(table: str) -> Iterator[psycopg.Connection]:
+    """Hold an ACCESS EXCLUSIVE lock on ``table`` from a connection of its own until the block ends.
+
+    A worker that reaches the table then waits, half-way through its work, at a point the test
+    chooses: that is where the kill lands, every time.
+    """
+    cfg = connection.settings_dict
+    with psycopg.connect(
+        host=cfg["HOST"] or "127.0.0.1", port=cfg["PORT"] or 5432, user=cfg["USER"], dbname=cfg["NAME"],
+        password=cfg["PASSWORD"] or None,
+    ) as locker:  # fmt: skip
+        locker.execute(f'LOCK TABLE "{table}" IN ACCESS EXCLUSIVE MODE')  # a fixed name, not input
+        yield locker
+        locker.rollback()
+
+
+def _waiting_on(table: str, *, wrote: bool = False) -> bool:
+    """True while another session waits for a lock to run a statement on ``table`` (having written, if asked)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND pid <> pg_backend_pid() AND backend_xid IS NOT NULL AND query ILIKE %s",
-            ["%studies_item%"],
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
+            "AND wait_event_type = 'Lock' AND query ILIKE %s AND (NOT %s OR backend_xid IS NOT NULL)",
+            [f"%{table}%", wrote],
+        )
+        return cursor.fetchone()[0] > 0
+
+
+def _open_transactions_on(table: str) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
+            "AND backend_xid IS NOT NULL AND query ILIKE %s",
+            [f"%{table}%"],
         )
         return cursor.fetchone()[0] > 0
 
 
 @pytest.mark.postgres
 def test_item_building_killed_mid_insert_publishes_nothing_and_builds_again(celery_worker_factory):
-    sport, *_, methods = make_gallery(n_queries=150, n_clips=120, methods=("m1", "m2", "m3"), k=10)
+    sport, *_, methods = make_gallery(n_queries=60, n_clips=120, methods=("m1", "m2", "m3"), k=10)
     for n in range(3):
         make_coach(f"fault-coach{n}", sports=[sport])
     study = Study.objects.create(title="Big study", slug="big", depth_k=10, raters_per_item=3, seed=5)
     study.methods.set(methods)
-    planned = len(plan_items(study)[0])
-    assert planned > 6_000  # several insert batches: the kill lands between two of them
+    planned, identical, _ = plan_items(study)
+    assert len(planned) > 2_000  # more than one insert batch
+    assert identical  # recorded after the items, in the same transaction
     worker = celery_worker_factory(queues="default")
-    lifecycle.start_build(study)
-
-    wait_for(_item_insert_in_flight, timeout_s=120, interval_s=0.01, what="the worker inserting items")
-    worker.kill()
-    wait_for(lambda: not _item_insert_in_flight(), timeout_s=30, what="PostgreSQL to roll the dead session back")
+    with table_locked("studies_pairingoutcome"):
+        lifecycle.start_build(study)
+        # Every item is inserted (not committed) and the worker waits to record the identical pairs.
+        wait_for(lambda: _waiting_on("studies_pairingoutcome", wrote=True), timeout_s=120, what="items inserted")
+        worker.kill()
+    wait_for(lambda: not _open_transactions_on("studies_"), timeout_s=30, what="the dead session rolled back")
 
     # No half item set: the worker's transaction died with it; the study says what to do.
     assert Item.objects.filter(study=study).count() == 0
@@ -122,26 +161,26 @@ def test_item_building_killed_mid_insert_publishes_nothing_and_builds_again(cele
     celery_worker_factory(queues="default")
     wait_for(lambda: Study.objects.get(pk=study.pk).status == Study.Status.READY, timeout_s=120, what="items built")
     keys = list(Item.objects.filter(study=study).values_list("key", flat=True))
-    assert len(keys) == len(set(keys)) == planned
+    assert len(keys) == len(set(keys)) == len(planned)
 
 
+@pytest.mark.postgres
 def test_export_killed_mid_bundle_offers_nothing_and_resumes(settings, client, celery_worker_factory):
     judged = open_study(n_queries=3, n_coaches=3, gold_rate=0.1)
     judge_everything(judged, prefer(judged, ["beta", "alpha"], tie_every=4))
     researcher = get_user_model().objects.create_superuser("researcher", "r@example.org", "pw-for-tests-123")
     client.force_login(researcher)
     report_url = reverse("admin:studies_study_report", args=[judged.study.pk])
+    app.control.purge()  # the report refreshes the judging queued: not what this test is about
     worker = celery_worker_factory(queues="default")
-    export = start_export(judged.study)
-
-    def writing() -> bool:
-        export.refresh_from_db()
-        return export.status == StudyExport.Status.RUNNING and any(
-            ".partial-" in path.name for path in settings.EXPORT_ROOT.rglob("*")
-        )
-
-    wait_for(writing, timeout_s=120, interval_s=0.01, what="the export writing its staging folder")
-    worker.kill()
+    with table_locked("studies_pairingoutcome"):
+        export = start_export(judged.study)
+        # The judgements, items, queries, clips, coaches and methods tables are written; the worker
+        # waits to read the identical pairs, the last table of the bundle.
+        wait_for(lambda: _waiting_on("studies_pairingoutcome"), timeout_s=120, what="the export half written")
+        partial = [p.name for p in settings.EXPORT_ROOT.rglob("*") if ".partial-" in str(p)]
+        assert any(name.startswith("judgements") for name in partial), partial
+        worker.kill()
 
     export.refresh_from_db()
     assert export.status == StudyExport.Status.RUNNING

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from retrieval_backend.jobs import JobNotResumable, follow_job, resume_job
-from retrieval_backend.models import Job
+from retrieval_backend.models import Job, JobChunk
 
 
 class Command(BaseCommand):
@@ -26,12 +26,16 @@ class Command(BaseCommand):
         if job.status == Job.Status.DONE:
             self.stdout.write(f"job {job_id} is already done; nothing to resume.")
             return
+        # Pending chunks are sent again too: their messages may have been lost with a restarted broker.
+        pending = job.chunks.filter(status=JobChunk.Status.PENDING).count()
         try:
             queued = resume_job(job, include_running=not failed_only)
         except JobNotResumable as exc:
             raise CommandError(str(exc)) from None
-        what = "its task" if "task_args" in job.params else f"{queued} chunk(s)"
-        self.stdout.write(f"job {job_id}: {what} queued again.")
+        if "task_args" in job.params:
+            self.stdout.write(f"job {job_id}: its task queued again.")
+        else:
+            self.stdout.write(f"job {job_id}: {queued + pending} chunk(s) queued again ({queued} were unfinished).")
         if wait:
             job = follow_job(job, self.stderr)
             self.stdout.write(f"job {job_id}: {job.status}, {job.done}/{job.total} done, {job.error_count} errors.")
