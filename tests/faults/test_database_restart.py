@@ -8,14 +8,18 @@ stored exactly once.
 
 from __future__ import annotations
 
+import http.cookiejar
 import os
+import re
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 
 import psycopg
 import pytest
@@ -24,12 +28,11 @@ from django.urls import reverse
 from tests.conftest import ROOT
 from tests.faults.services import PrivatePostgres, free_port, wait_for_port
 
-pytestmark = [pytest.mark.browser]
-
 PASSWORD = "pw-for-tests-123"
 CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking"]
 
-SEED = textwrap.dedent(
+COACHES = 5
+SEED = f"COACHES = {COACHES}\n" + textwrap.dedent(
     """
     import django
     django.setup()
@@ -37,8 +40,9 @@ SEED = textwrap.dedent(
     from studies.models import Study
     from tests.studies.conftest import make_coach, make_gallery
 
-    sport, clips, queries, methods = make_gallery(n_queries=2)
-    make_coach("pat", sports=[sport])
+    sport, clips, queries, methods = make_gallery(n_queries=25)
+    for name in ["pat", *(f"coach{n}" for n in range(COACHES))]:
+        make_coach(name, sports=[sport])
     study = Study.objects.create(
         title="Serve study", slug="serve", kinds="pairwise", depth_k=5, raters_per_item=1, seed=11
     )
@@ -54,14 +58,25 @@ class Site:
         self.pg = pg
         self.base_url = base_url
 
-    def judgements(self) -> list[tuple]:
+    def query(self, sql: str) -> list[tuple]:
         with psycopg.connect(f"host=127.0.0.1 port={self.pg.port} user=postgres dbname=postgres") as conn:
-            return conn.execute("SELECT item_id, choice FROM annotations_judgement ORDER BY id").fetchall()
+            return conn.execute(sql).fetchall()
+
+    def judgements(self, username: str) -> list[tuple]:
+        return [
+            row[1:]
+            for row in self.query(
+                "SELECT u.username, j.item_id, j.choice FROM annotations_judgement j "
+                "JOIN auth_user u ON u.id = j.coach_id ORDER BY j.id"
+            )
+            if row[0] == username
+        ]
 
 
-@pytest.fixture
-def site(tmp_path: Path) -> Iterator[Site]:
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """A private PostgreSQL cluster with a live study, and gunicorn serving coachbench from it."""
+    tmp_path = tmp_path_factory.mktemp("site")
     pg = PrivatePostgres().init()
     server = None
     try:
@@ -120,6 +135,7 @@ def _status_and_body(url: str, cookie: str) -> tuple[int, str]:
         return error.code, error.read().decode()
 
 
+@pytest.mark.browser
 def test_a_submit_while_postgresql_restarts_keeps_the_answer_and_goes_through_after(site, page, chromium_path):
     page.goto(site.base_url + reverse("login"))
     page.fill("input[name='username']", "pat")
@@ -169,6 +185,115 @@ def test_a_submit_while_postgresql_restarts_keeps_the_answer_and_goes_through_af
     assert page.locator("[data-save-error]").count() <= 1
     assert page.locator("[data-save-error]:visible").count() == 0
     assert page.locator("[data-task]").first.inner_html() != first_item or page.url != task_url
-    stored = site.judgements()
+    stored = site.judgements("pat")
     assert len(stored) == 1
     assert stored[0][1] == chosen
+
+
+class NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None  # a 303 comes back as it is: it is the server's acknowledgement
+
+
+class Coach:
+    """A coach without JavaScript: plain form posts, as a browser without scripts sends them."""
+
+    def __init__(self, base_url: str, username: str):
+        self.base_url = base_url
+        self.username = username
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar), NoRedirects)
+        self.acknowledged: set[str] = set()  # tokens whose submit the server confirmed
+        self.retries = 0
+        self.unexpected: list[str] = []
+
+    def request(self, path: str, data: dict[str, str] | None = None) -> tuple[int, str, str]:
+        body = urllib.parse.urlencode(data).encode() if data is not None else None
+        headers = {"Referer": self.base_url + path}
+        try:
+            with self.opener.open(urllib.request.Request(self.base_url + path, body, headers), timeout=30) as response:
+                return response.status, response.read().decode(), response.headers.get("Location", "")
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode(), error.headers.get("Location", "")
+
+    def log_in(self) -> None:
+        status, page, _ = self.request(reverse("login"))
+        assert status == 200
+        status, _, _ = self.request(
+            reverse("login"), {"username": self.username, "password": PASSWORD, "csrfmiddlewaretoken": _csrf(page)}
+        )
+        assert status == 302
+
+    def work(self, stop: threading.Event, wanted: int) -> None:
+        """Submit answers until ``wanted`` are acknowledged, retrying whatever the server could not take."""
+        path = reverse("coach:continue", kwargs={"slug": "serve"})
+        while len(self.acknowledged) < wanted and not stop.is_set():
+            status, page, location = self.request(path)
+            if status in (301, 302, 303):
+                path = location
+                continue
+            if status == 503 and "try again" in page:
+                self.retries += 1
+                time.sleep(0.2)
+                continue
+            if status != 200 or "data-answer-form" not in page:
+                self.unexpected.append(f"GET {path}: {status}")
+                return
+            token = path.rstrip("/").rsplit("/", 1)[-1]
+            form = {"csrfmiddlewaretoken": _csrf(page), "choice": "left", "watch_left": "0", "watch_right": "0"}
+            while not stop.is_set():
+                status, page, location = self.request(path, form)
+                if status == 303:
+                    self.acknowledged.add(token)
+                    path = location
+                    break
+                if status == 503 and "try again" in page:
+                    self.retries += 1  # the coach reads "not saved, try again" and sends the same answer again
+                    time.sleep(0.2)
+                    continue
+                self.unexpected.append(f"POST {path}: {status} {page[:200]}")
+                return
+
+
+def _csrf(page: str) -> str:
+    match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+    assert match, page[:500]
+    return match.group(1)
+
+
+def test_coaches_submitting_through_a_postgresql_restart_lose_nothing_and_count_nothing_twice(site):
+    coaches = [Coach(site.base_url, f"coach{n}") for n in range(COACHES)]
+    for coach in coaches:
+        coach.log_in()
+    stop = threading.Event()
+    threads = [threading.Thread(target=coach.work, args=(stop, 8)) for coach in coaches]
+    for thread in threads:
+        thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while sum(len(c.acknowledged) for c in coaches) < COACHES and time.monotonic() < deadline:
+            time.sleep(0.05)
+        site.pg.stop()  # while the coaches keep submitting
+        time.sleep(1.5)
+        site.pg.start()
+        for thread in threads:
+            thread.join(60)
+    finally:
+        stop.set()
+
+    assert [c.unexpected for c in coaches] == [[]] * COACHES
+    assert all(len(c.acknowledged) == 8 for c in coaches)
+    assert sum(c.retries for c in coaches) > 0  # the restart was felt, and answered with "try again"
+    rows = site.query(
+        "SELECT u.username, a.token, j.id FROM annotations_judgement j JOIN auth_user u ON u.id = j.coach_id "
+        "JOIN studies_assignment a ON a.item_id = j.item_id AND a.coach_id = j.coach_id"
+    )
+    for coach in coaches:
+        stored = [str(token) for username, token, _ in rows if username == coach.username]
+        # Every acknowledged answer is stored, once; nothing unacknowledged slipped in.
+        assert sorted(stored) == sorted(coach.acknowledged)
+    over = site.query(
+        "SELECT i.id FROM studies_item i JOIN annotations_judgement j ON j.item_id = i.id "
+        "GROUP BY i.id, i.needed HAVING count(*) > i.needed"
+    )
+    assert over == []
