@@ -79,6 +79,14 @@ class Clip(models.Model):
             models.CheckConstraint(condition=Q(start_s__gte=0), name="clip_start_not_negative"),
             models.CheckConstraint(condition=Q(end_s__gt=F("start_s")), name="clip_ends_after_start"),
         ]
+        # Lists filtered by sport, skill or video come in id order (cursor pages): with the id second in the
+        # index, a page is read in order from it. A sport imported in one go sits in one id range, and a
+        # plain sport index would leave the planner walking the primary key through the other sports first.
+        indexes = [
+            models.Index(fields=["sport", "id"], name="clip_sport_then_id"),
+            models.Index(fields=["skill", "id"], name="clip_skill_then_id"),
+            models.Index(fields=["video", "id"], name="clip_video_then_id"),
+        ]
 
     def __str__(self) -> str:
         return self.external_id
