@@ -21,6 +21,7 @@ from retrieval_backend.api.imports import (
     ManifestRequest,
     by_line,
     failure_summary,
+    nothing_imported,
     problems,
     queue_import_job,
     result_body,
@@ -144,6 +145,9 @@ def import_manifest(request: Request, kind: str) -> Response:
         return Response(body, status=status.HTTP_400_BAD_REQUEST)
     finally:
         manifest.discard()
+    empty = nothing_imported(importer, result)
+    if empty:
+        raise serializers.ValidationError({"manifest": [empty]})
     return Response(result_body(importer, result), status=status.HTTP_201_CREATED)
 
 

@@ -117,6 +117,13 @@ def failure_summary(issues: IssueLog) -> str:
     )
 
 
+def nothing_imported(importer: ManifestImport, result: ImportResult) -> str:
+    """Why an import that went through found nothing to import (only blank lines), as the commands say it; or ""."""
+    if any(result.counts.values()) or result.rejected:
+        return ""
+    return f"the manifest holds no {importer.what} (it is empty or has only blank lines); nothing was imported."
+
+
 def result_body(importer: ManifestImport, result: ImportResult) -> dict[str, Any]:
     return {
         "counts": dict(result.counts),
@@ -166,6 +173,11 @@ def import_chunk(chunk: JobChunk) -> ChunkResult:
             fail_job(chunk.job_id, failure_summary(exc.issues))
         else:
             fail_job(chunk.job_id, str(exc))
+        path.unlink(missing_ok=True)
+        return ChunkResult()
+    empty = nothing_imported(importer, result)
+    if empty:
+        fail_job(chunk.job_id, empty)
         path.unlink(missing_ok=True)
         return ChunkResult()
     job = Job.objects.get(pk=chunk.job_id)

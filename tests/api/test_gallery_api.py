@@ -302,6 +302,14 @@ def test_malformed_requests_get_a_400_that_says_what_to_fix(
     assert response.json()["detail"]
 
 
+def test_a_manifest_of_blank_lines_imports_nothing_and_says_so(api, researcher):
+    response = post_manifest(api(researcher), "/api/v1/gallery/import/", b"\n  \n\n", probe="none")
+    assert response.status_code == 400
+    assert response.json()["detail"] == (
+        "manifest: the manifest holds no videos (it is empty or has only blank lines); nothing was imported."
+    )
+
+
 def test_a_post_without_a_manifest_says_how_to_send_one(api, researcher):
     response = api(researcher).post("/api/v1/gallery/import/?probe=none", {}, format="multipart")
     assert response.status_code == 400
