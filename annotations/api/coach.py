@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from django.db.models import OuterRef, Subquery
 from django.http import Http404
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -36,13 +36,14 @@ from config.api.errors import Conflict
 from config.api.pagination import IdCursorPagination
 from config.api.parsers import PARSERS
 from config.api.permissions import IsCoach
+from studies.api.views import api_error
 from studies.assignment import AssignmentError, next_assignment_for
 from studies.models import Assignment, Item, Participation, Study
 
 ANSWERABLE = (Study.Status.LIVE, Study.Status.PAUSED)
 COACH_ERRORS = {
-    401: OpenApiResponse(description="Not signed in: send `Authorization: Token <key>`."),
-    404: OpenApiResponse(description="No such study open to you, or no such task of yours."),
+    401: api_error("Not signed in: send `Authorization: Token <key>`."),
+    404: api_error("No such study open to you, or no such task of yours."),
 }
 
 
@@ -316,8 +317,8 @@ class CoachSubmit(APIView):
         responses={
             201: SubmittedSerializer,
             200: SubmittedSerializer,
-            400: OpenApiResponse(description="The answer doesn't fit the item: `detail` says what to change."),
-            409: OpenApiResponse(description="The study is closed, or the reservation lapsed and others judged it."),
+            400: api_error("The answer doesn't fit the item: `detail` says what to change."),
+            409: api_error("The study is closed, or the reservation lapsed and others judged it."),
             **COACH_ERRORS,
         },
     )
@@ -404,8 +405,8 @@ class CoachJudgementRevise(APIView):
         request=ReviseSerializer,
         responses={
             200: CoachJudgementSerializer,
-            400: OpenApiResponse(description="The answer doesn't fit the item."),
-            409: OpenApiResponse(description="Only your recent answers in a live study can be revised."),
+            400: api_error("The answer doesn't fit the item."),
+            409: api_error("Only your recent answers in a live study can be revised."),
             **COACH_ERRORS,
         },
     )

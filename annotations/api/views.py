@@ -37,7 +37,7 @@ from annotations.reports import report_is_stale
 from config.api.errors import Conflict
 from config.api.parsers import PARSERS
 from config.api.permissions import ResearcherModelPermissions
-from studies.api.views import READ_ERRORS, managed_study
+from studies.api.views import READ_ERRORS, api_error, managed_study
 from studies.models import Item, Study
 
 logger = logging.getLogger(__name__)
@@ -122,7 +122,7 @@ class _StudyScoped:
     summary="A study's judgements in id order (cursor-paginated, read-only)",
     description="Filter by coach, method, sport, kind and creation time. Pages cost the same few queries "
     "whatever the study's size.",
-    responses={200: JudgementSerializer, 400: OpenApiResponse(description="A filter value is invalid."), **READ_ERRORS},
+    responses={200: JudgementSerializer, 400: api_error("A filter value is invalid."), **READ_ERRORS},
 )
 class StudyJudgementList(_StudyScoped, generics.ListAPIView):
     serializer_class = JudgementSerializer
@@ -172,8 +172,8 @@ def _report_responses(serializer) -> dict:
 
 
 class _ReportView(_StudyScoped, generics.GenericAPIView):
-    permission_classes = [ResearcherModelPermissions]
-    queryset = StudyReport.objects.none()
+    permission_classes = [ResearcherModelPermissions]  # viewing studies, as the admin's report page
+    queryset = Study.objects.none()
     pagination_class = None
     filter_backends: list = []
     sections: tuple[str, ...] = ()
@@ -212,7 +212,7 @@ class StudyLeaderboard(_ReportView):
         request=ExportRequestSerializer,
         responses={
             202: ExportSerializer,
-            400: OpenApiResponse(description="Invalid input."),
+            400: api_error("Invalid input."),
             **READ_ERRORS,
         },
     ),
@@ -282,7 +282,7 @@ class ZipRenderer(BaseRenderer):
     summary="Download a finished export's zip (streamed)",
     responses={
         (200, "application/zip"): OpenApiResponse(OpenApiTypes.BINARY, description="The dataset bundle."),
-        409: OpenApiResponse(description="The export is still queued or running, or it failed."),
+        409: api_error("The export is still queued or running, or it failed."),
         **READ_ERRORS,
     },
 )

@@ -22,17 +22,24 @@ from rest_framework.response import Response
 from config.api.errors import Conflict
 from config.api.parsers import PARSERS
 from config.api.permissions import IsResearcher, ResearcherModelPermissions
+from config.api.schema import ApiErrorSerializer
 from studies import lifecycle
 from studies.access import managed_studies
 from studies.api.serializers import ItemSerializer, ProblemSerializer, StudyProgressSerializer, StudySerializer
 from studies.models import Item, Study
 from studies.progress import study_progress
 
+
+def api_error(description: str) -> OpenApiResponse:
+    """An error answer in the schema: the API's one error body, with what it means here."""
+    return OpenApiResponse(ApiErrorSerializer, description=description)
+
+
 ERRORS = {
-    400: OpenApiResponse(description="Invalid input: `errors` says, per field, what to fix."),
-    401: OpenApiResponse(description="Not signed in: send `Authorization: Token <key>`."),
-    403: OpenApiResponse(description="Not a researcher, or lacking the model permission."),
-    404: OpenApiResponse(description="No such study among those you manage."),
+    400: api_error("Invalid input: `errors` says, per field, what to fix."),
+    401: api_error("Not signed in: send `Authorization: Token <key>`."),
+    403: api_error("Not a researcher, or lacking the model permission."),
+    404: api_error("No such study among those you manage."),
 }
 READ_ERRORS = {code: ERRORS[code] for code in (401, 403, 404)}
 
@@ -72,15 +79,15 @@ LIFECYCLE_RESPONSES = {
     create=extend_schema(summary="Create a draft study", responses={201: StudySerializer, **ERRORS}),
     update=extend_schema(
         summary="Replace a draft's design",
-        responses={200: StudySerializer, 409: OpenApiResponse(description="The study is no longer a draft."), **ERRORS},
+        responses={200: StudySerializer, 409: api_error("The study is no longer a draft."), **ERRORS},
     ),
     partial_update=extend_schema(
         summary="Change part of a draft's design",
-        responses={200: StudySerializer, 409: OpenApiResponse(description="The study is no longer a draft."), **ERRORS},
+        responses={200: StudySerializer, 409: api_error("The study is no longer a draft."), **ERRORS},
     ),
     destroy=extend_schema(
         summary="Delete a draft",
-        responses={204: None, 409: OpenApiResponse(description="The study is no longer a draft."), **READ_ERRORS},
+        responses={204: None, 409: api_error("The study is no longer a draft."), **READ_ERRORS},
     ),
 )
 class StudyViewSet(viewsets.ModelViewSet):
