@@ -117,6 +117,22 @@ def _seed() -> Seeded:
     )
 
 
+def _can_break(operation) -> bool:
+    """Whether schemathesis can make a request that breaks the schema: a body, or a parameter with a type or rule.
+
+    (A plain text parameter accepts every string; Hypothesis would search for seconds before giving up.)
+    """
+    raw = operation.definition.raw
+    if "requestBody" in raw:
+        return True
+    constraints = {"enum", "pattern", "format", "minLength", "maxLength", "minimum", "maximum"}
+    for parameter in raw.get("parameters", []):
+        schema = parameter.get("schema", {})
+        if schema.get("type", "string") != "string" or constraints & set(schema):
+            return True
+    return False
+
+
 def _resource(path: str) -> str:
     # "/api/v1/studies/{id}/items/" -> "studies"
     return path.removeprefix("/api/v1/").split("/", 1)[0]
@@ -174,7 +190,7 @@ def _fuzz(schema, base_url: str, caller: str, seeded: Seeded) -> Run:
         label = f"{operation.method.upper()} {operation.path}"
         coach_endpoint = operation.path.startswith("/api/v1/coach/")
         examples, modes = BUDGET[(caller, coach_endpoint and caller != "researcher")]
-        for mode in modes:
+        for mode in modes if _can_break(operation) else POSITIVE_ONLY:
             try:
                 started = time.monotonic()
                 _fuzz_operation(operation, mode, label, base_url, session, headers, examples, seeded, run)
