@@ -24,7 +24,11 @@ class ResearcherModelPermissions(DjangoModelPermissions):
     }
 
     def has_permission(self, request, view) -> bool:
-        return IsResearcher().has_permission(request, view) and super().has_permission(request, view)
+        if not IsResearcher().has_permission(request, view):
+            # A coach's token: say what the endpoint is for, not which permission is missing.
+            self.message = IsResearcher.message
+            return False
+        return super().has_permission(request, view)
 
 
 class IsCoach(BasePermission):

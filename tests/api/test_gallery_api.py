@@ -13,6 +13,7 @@ from retrieval_backend.api.uploads import upload_root
 from retrieval_backend.models import Clip, Job, MistakeQuery, Sport, Video
 from retrieval_backend.tasks import import_manifest_chunk
 from tests.api.conftest import make_researcher
+from tests.conftest import wait_for
 
 pytestmark = pytest.mark.django_db
 
@@ -37,8 +38,10 @@ def clip(clip_id: str, start: float = 0.0, end: float = 1.0, narration: str = "K
 
 
 @pytest.fixture(autouse=True)
-def _uploads_in_tmp(settings, tmp_path):
+def _uploads_in_tmp(settings, tmp_path, monkeypatch):
+    # The worker of the real-worker test reads uploads where its environment says: the same folder.
     settings.IMPORT_UPLOAD_ROOT = tmp_path / "uploads"
+    monkeypatch.setenv("IMPORT_UPLOAD_ROOT", str(tmp_path / "uploads"))
 
 
 @pytest.fixture
@@ -65,6 +68,7 @@ def test_only_researchers_read_the_gallery(api, researcher, coach, other_coach, 
         assert denied.status_code == 403
         assert denied.json()["code"] == "permission_denied"
         assert "ask an administrator" in denied.json()["detail"]
+    assert "for researchers" in api(coach).get(url).json()["detail"]
     assert api(researcher).get(url).status_code == 200
 
 
@@ -381,3 +385,21 @@ def test_queries_are_imported_with_their_positives(api, researcher, gallery, vid
     assert refused.status_code == 400
     assert {p["field"] for p in refused.json()["problems"]} >= {"start"}
     assert not MistakeQuery.objects.filter(external_id="q-2").exists()
+
+
+@pytest.mark.worker
+def test_a_queued_import_is_run_by_a_real_worker(transactional_db, api, researcher, video_file, celery_worker_factory):
+    celery_worker_factory(queues="default")
+    body = jsonl(gallery_line(video_file, clip("w-1", 0, 1.5), clip("w-2", 1, 2), external_id="yt:w"))
+    client = api(researcher)
+    job_id = post_manifest(client, "/api/v1/gallery/import/", body, probe="sync").json()["id"]
+
+    def finished():
+        status = client.get(f"/api/v1/jobs/{job_id}/").json()
+        return status if status["is_finished"] else None
+
+    status = wait_for(finished, timeout_s=120, what="the import job to finish")
+    assert status["status"] == "done", status
+    assert status["result"]["counts"]["clips new"] == 2
+    assert Video.objects.get(external_id="yt:w").probe_status == "ok"
+    assert not list(upload_root().iterdir())
