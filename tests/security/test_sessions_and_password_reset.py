@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from datetime import timedelta
 
 import pytest
@@ -36,13 +37,47 @@ def test_a_session_lasts_its_age_from_log_in_however_active(client, ana, setting
     cookie = client.cookies["sessionid"]
     assert cookie["httponly"]
     assert cookie["samesite"] == "Lax"
-    assert int(cookie["max-age"]) == settings.SESSION_COOKIE_AGE
+    # The cookie lives until the end pinned at log-in (counted from then, so a second or so less than the age).
+    assert settings.SESSION_COOKIE_AGE - 60 <= int(cookie["max-age"]) <= settings.SESSION_COOKIE_AGE
     expires = _session(client).expire_date
     assert before + timedelta(seconds=settings.SESSION_COOKIE_AGE) <= expires
     # Working does not stretch it: the session ends SESSION_COOKIE_AGE after log-in, not after the last page.
     for _ in range(3):
         assert client.get(reverse("coach:home")).status_code == 200
         assert client.get(reverse("coach:history")).status_code == 200
+    assert _session(client).expire_date == expires
+
+
+def _last_seen_ago(client, seconds: int) -> None:
+    """Move the session's record of its last request ``seconds`` into the past (as if the coach walked away)."""
+    session = client.session
+    session["last_seen"] = int(time.time()) - seconds
+    session.save()
+
+
+def test_a_session_left_idle_ends_with_a_message(client, ana, settings):
+    settings.SESSION_IDLE_TIMEOUT_S = 1800
+    _log_in(client)
+    _last_seen_ago(client, 1799)
+    assert client.get(reverse("coach:home")).status_code == 200
+    _last_seen_ago(client, 1801)
+    response = client.get(reverse("coach:home"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+    page = client.get(response["Location"]).content.decode()
+    assert "logged out after 30 minutes without activity" in page
+    assert "_auth_user_id" not in client.session
+
+
+def test_activity_keeps_a_session_but_never_past_its_age(client, ana, settings):
+    settings.SESSION_IDLE_TIMEOUT_S = 1800
+    _log_in(client)
+    expires = _session(client).expire_date
+    # A request after 25 idle minutes counts as activity: the idle clock starts again.
+    _last_seen_ago(client, 1500)
+    assert client.get(reverse("coach:home")).status_code == 200
+    assert time.time() - client.session["last_seen"] < 60
+    # The session was written, and its end stayed where log-in put it.
     assert _session(client).expire_date == expires
 
 
