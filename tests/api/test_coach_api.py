@@ -257,3 +257,36 @@ def test_no_answer_to_a_coach_names_a_method_through_a_whole_study(api, judged):
     assert answered == judged.study.items.count()
     _blind(client.get("/api/v1/coach/studies/"))
     _blind(client.get("/api/v1/coach/judgements/?page_size=1000"))
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_same_answer_sent_twice_at_once_records_one_judgement(api):
+    """A phone retrying on a flaky network: two identical submits race, one judgement results."""
+    import threading
+
+    from django.db import connection
+
+    judged = open_study(slug="race", methods=METHODS, n_queries=1)
+    coach = judged.coaches[0]
+    task = _next(api(coach), judged.study)["task"]
+    start = threading.Barrier(4)
+    answers: list = []
+
+    def send() -> None:
+        try:
+            start.wait()
+            response = api(coach).post(f"/api/v1/coach/tasks/{task['token']}/answer/", _answer_for(task))
+            answers.append((response.status_code, response.json()))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(status for status, _ in answers) == [200, 200, 200, 201]
+    assert len({json.dumps(body["judgement"], sort_keys=True) for _, body in answers}) == 1
+    assert Judgement.objects.filter(coach=coach).count() == 1
+    assert judged.study.items.get(assignments__token=task["token"]).judgements_done == 1
