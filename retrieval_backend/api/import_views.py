@@ -101,7 +101,7 @@ def manifest_schema(what: str, command: str):
             f"The JSON Lines format of `manage.py {command}`, checked the same way. With any problem nothing is "
             "imported and the answer lists every problem by line and field (unless `skip_invalid`). Send the file "
             "as the body (Content-Type `application/x-ndjson`) or as a multipart file named `file`. A manifest of "
-            "up to 2 MiB with `probe=none` or `probe=async` is imported during the request (201); a larger one, or "
+            "up to 512 KiB with `probe=none` or `probe=async` is imported during the request (201); a larger one, or "
             "`probe=sync`, is imported by a worker: 202 with the job to poll at `/api/v1/jobs/{id}/`, whose "
             "`errors` list the problems by line and whose `result` holds the counts."
         ),

@@ -28,8 +28,8 @@ from retrieval_backend.importing.videos import ProbeMode
 from retrieval_backend.jobs import ChunkResult, create_chunked_job, fail_job, record_job_errors
 from retrieval_backend.models import Job, JobChunk
 
-# Inline imports: up to this many bytes (a few thousand clips, a second or two) and no probing in the request.
-INLINE_MAX_BYTES = 2 << 20
+# Inline imports: up to this many bytes (about 3,500 clips: a few seconds at most) and no probing in the request.
+INLINE_MAX_BYTES = 512 << 10
 IMPORT_TASK = "retrieval_backend.tasks.import_manifest_chunk"
 IMPORTERS: dict[str, type[ManifestImport]] = {"gallery": GalleryImport, "queries": QueryImport}
 JOB_KINDS = {"gallery": "import_gallery", "queries": "import_queries"}
