@@ -21,6 +21,10 @@ class RatingsFileError(ValueError):
     """A CSV file the statistics cannot read; the message says what to fix and where."""
 
 
+# A ratings row is a few short cells; a longer line is not a ratings CSV (and is never read whole).
+MAX_LINE_CHARS = 1 << 20
+
+
 @dataclass(frozen=True)
 class LongRatings:
     """Ratings in long format, names coded: ``unit_names[units[i]]`` etc."""
@@ -54,6 +58,9 @@ def _rows(
     The optional columns the header has are appended to ``present`` once the header is read. Cells are
     not stripped here: callers strip only what they use, which matters at a million rows.
     """
+    if path.exists() and not path.is_file() and not path.is_dir():
+        # A pipe would block until something writes to it, a device like /dev/zero never end.
+        raise RatingsFileError(f"{path} is not a regular file: give a CSV file")
     try:
         handle = path.open(newline="", encoding="utf-8-sig")
     except FileNotFoundError:
@@ -63,7 +70,7 @@ def _rows(
     except OSError as error:
         raise RatingsFileError(f"{path}: cannot open ({error.strerror})") from None
     with handle:
-        reader = csv.reader(handle)
+        reader = csv.reader(_bounded_lines(handle, path))
         try:
             header = next(reader, None)
             if header is None:
@@ -94,6 +101,17 @@ def _rows(
             raise RatingsFileError(f"{path}, line {reader.line_num}: not valid CSV ({error})") from None
         except UnicodeDecodeError:
             raise RatingsFileError(f"{path} is not UTF-8 text: save it as UTF-8 CSV") from None
+
+
+def _bounded_lines(handle, path: Path) -> Iterator[str]:
+    """The file's lines, refusing one longer than ``MAX_LINE_CHARS`` after reading only that much of it."""
+    while line := handle.readline(MAX_LINE_CHARS + 1):
+        if len(line) > MAX_LINE_CHARS and not line.endswith("\n"):
+            raise RatingsFileError(
+                f"{path}: a line is longer than {MAX_LINE_CHARS} characters; is this a CSV file with one rating "
+                "or comparison a line?"
+            )
+        yield line
 
 
 def read_long_ratings(path: Path) -> LongRatings:

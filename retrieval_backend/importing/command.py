@@ -53,6 +53,10 @@ class ManifestCommand(BaseCommand):
             result = importer.run()
         except ImportFailed as exc:
             raise CommandError(str(exc)) from None
+        if not any(result.counts.values()) and not result.rejected:
+            raise CommandError(
+                f"{importer.path} holds no {importer.what} (it is empty or has only blank lines); nothing was imported."
+            )
         self.stdout.write(self.summary(importer, result))
         if result.job_id is not None and options["wait"]:
             self._follow(result.job_id, bar_stream if progress else None)

@@ -104,8 +104,10 @@ class ManifestImport(abc.ABC, Generic[Entry]):
         self.issues.add(line, field, message)
 
     def run(self) -> ImportResult:
-        if not self.path.is_file():
+        if not self.path.exists():
             raise ImportFailed(f"there is no manifest file at {self.path}")
+        if not self.path.is_file():
+            raise ImportFailed(f"{self.path} is not a regular file (a folder, a pipe or a device): give a JSONL file")
         checking = "checking and probing" if self.options.probe == ProbeMode.SYNC else "checking"
         for entries in self._batches(checking, first_pass=True):
             self.check_batch(entries)

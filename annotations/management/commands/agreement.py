@@ -31,6 +31,7 @@ from annotations.stats import (
     krippendorff_alpha,
     rating_table,
 )
+from retrieval_backend import command_args
 
 MEASURES = ("alpha", "fleiss", "cohen", "ac1", "icc", "kendall_w")
 
@@ -48,13 +49,20 @@ class Command(BaseCommand):
         parser.add_argument("--weights", choices=WEIGHTS, help="weights for cohen and ac1 (default none)")
         parser.add_argument(
             "--scale",
+            type=command_args.text,
             help="the declared rating scale, comma-separated in order (1,2,3,4,5); weighted kappa and AC2 "
             "measure distances on it, and AC1 counts its categories",
         )
         parser.add_argument(
-            "--bootstrap", type=int, default=0, metavar="N", help="resamples of units for a 95%% interval"
+            "--bootstrap",
+            type=command_args.resamples,
+            default=0,
+            metavar="N",
+            help="resamples of units for a 95%% interval",
         )
-        parser.add_argument("--seed", type=int, default=0, help="random seed of the bootstrap (default 0)")
+        parser.add_argument(
+            "--seed", type=command_args.seed, default=0, help="random seed of the bootstrap (default 0)"
+        )
         parser.add_argument("--json", action="store_true", help="print one JSON object")
 
     def handle(self, *args: Any, **options: Any) -> None:

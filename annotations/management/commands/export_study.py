@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from annotations.export.bundle import ExportError, write_bundle
 from annotations.results.service import DEFAULT_BOOTSTRAP
+from retrieval_backend import command_args
 from studies.models import Study
 
 
@@ -20,7 +21,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("slug", help="the study's slug")
+        parser.add_argument("slug", type=command_args.text, help="the study's slug")
         parser.add_argument(
             "--out", type=Path, required=True, help="a new (or empty) folder, or a file name ending in .zip"
         )
@@ -31,7 +32,7 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--bootstrap",
-            type=int,
+            type=command_args.resamples,
             default=DEFAULT_BOOTSTRAP,
             metavar="N",
             help=f"bootstrap resamples for the intervals in the results (default {DEFAULT_BOOTSTRAP})",

@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from annotations.management.ratings_file import RatingsFileError, read_comparisons
 from annotations.stats import StatisticError, bradley_terry, compare_pairs
+from retrieval_backend import command_args
 
 
 class Command(BaseCommand):
@@ -22,9 +23,15 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", type=Path, help="CSV file with a header a,b,winner[,query]")
         parser.add_argument(
-            "--bootstrap", type=int, default=1000, metavar="N", help="resamples for the 95%% intervals (default 1000)"
+            "--bootstrap",
+            type=command_args.resamples,
+            default=1000,
+            metavar="N",
+            help="resamples for the 95%% intervals (default 1000)",
         )
-        parser.add_argument("--seed", type=int, default=0, help="random seed of the bootstrap (default 0)")
+        parser.add_argument(
+            "--seed", type=command_args.seed, default=0, help="random seed of the bootstrap (default 0)"
+        )
         parser.add_argument("--json", action="store_true", help="print one JSON object")
 
     def handle(self, *args: Any, **options: Any) -> None:

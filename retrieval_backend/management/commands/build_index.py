@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from retrieval_backend import command_args
 from retrieval_backend.embedding import ensure_index, index_key, indexes_for_key
 from retrieval_backend.jobs import follow_job
 from retrieval_backend.methods import BackendNotFound, BackendParamsError, get_backend
@@ -19,10 +20,12 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("method", help="name of the retrieval method")
+        parser.add_argument("method", type=command_args.text, help="name of the retrieval method")
         parser.add_argument("--rebuild", action="store_true", help="embed every clip again, ignoring the ready index")
         parser.add_argument("--no-wait", action="store_true", help="queue the job and return without following it")
-        parser.add_argument("--timeout", type=float, default=None, help="stop following after this many seconds")
+        parser.add_argument(
+            "--timeout", type=command_args.seconds, default=None, help="stop following after this many seconds"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from retrieval_backend import command_args
 from retrieval_backend.evaluation import CUTOFFS, MethodEvaluation, evaluate_methods
 from retrieval_backend.method_lookup import resolve_methods
 from retrieval_backend.models import RetrievalMethod
@@ -30,7 +31,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
-            "--methods", help="comma-separated method names (default: every method with candidate sets)"
+            "--methods",
+            type=command_args.text,
+            help="comma-separated method names (default: every method with candidate sets)",
         )
         parser.add_argument("--json", dest="as_json", action="store_true", help="print JSON instead of a table")
 

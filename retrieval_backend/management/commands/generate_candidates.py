@@ -6,6 +6,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from retrieval_backend import command_args
 from retrieval_backend.jobs import follow_job
 from retrieval_backend.method_lookup import resolve_methods, split_names
 from retrieval_backend.models import Job, MistakeQuery
@@ -22,10 +23,13 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--methods", required=True, help="comma-separated method names, e.g. random,visual")
+        parser.add_argument(
+            "--methods", required=True, type=command_args.text, help="comma-separated method names, e.g. random,visual"
+        )
         parser.add_argument(
             "--queries",
             default="all",
+            type=command_args.text,
             help="'all' (the default) or comma-separated query external ids, e.g. q-17,q-18",
         )
         parser.add_argument("--k", type=int, default=10, help="candidates per query and method (default 10)")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from retrieval_backend import command_args
 from retrieval_backend.jobs import follow_job
 from retrieval_backend.models import Clip, MistakeQuery, Sport
 from retrieval_backend.prerender import DEFAULT_CHUNK_SIZE, queue_rendering
@@ -18,7 +19,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
-            "--sport", action="append", default=[], metavar="SLUG", help="render this sport's clips (repeatable)"
+            "--sport",
+            action="append",
+            default=[],
+            type=command_args.text,
+            metavar="SLUG",
+            help="render this sport's clips (repeatable)",
         )
         parser.add_argument("--all", dest="all_sports", action="store_true", help="render the clips of every sport")
         parser.add_argument("--queries", action="store_true", help="render the mistake queries' segments too")
