@@ -18,13 +18,18 @@ from rest_framework.reverse import reverse
 
 from config.api.errors import Conflict
 from retrieval_backend.api.imports import (
+    NO_CANDIDATES,
     ManifestRequest,
     by_line,
+    candidate_failure_summary,
+    candidate_problems,
+    candidate_result,
     failure_summary,
     nothing_imported,
     problems,
     queue_import_job,
     result_body,
+    run_candidate_import,
     run_import,
     runs_inline,
 )
@@ -36,7 +41,6 @@ from retrieval_backend.api.serializers import (
     ManifestImportResultSerializer,
 )
 from retrieval_backend.api.uploads import ReceivedManifest, received_manifest
-from retrieval_backend.candidate_import import import_candidates
 from retrieval_backend.importing.importer import ImportFailed
 from retrieval_backend.importing.videos import ProbeMode
 
@@ -126,9 +130,7 @@ def import_manifest(request: Request, kind: str) -> Response:
     wanted = ManifestRequest(kind=kind, **params.validated_data)
     manifest: ReceivedManifest = received_manifest(request)
     if not runs_inline(manifest.size, wanted):
-        job = queue_import_job(manifest.path, manifest.lines, wanted)
-        location = reverse("api:job-detail", args=[job.pk], request=request)
-        return Response(JobSerializer(job).data, status=status.HTTP_202_ACCEPTED, headers={"Location": location})
+        return _queued(request, manifest, wanted)
     try:
         importer, result = run_import(manifest.path, wanted)
     except ImportFailed as exc:
@@ -156,7 +158,9 @@ candidate_import_schema = extend_schema(
     description="The JSON Lines format of `manage.py import_candidates`, one line per query and method: "
     '`{"query": "q-17", "method": "m", "clips": ["abc-1", "abc-7"], "scores": [0.91, 0.88]}`. '
     "Each (query, method) replaces the set stored before. Any wrong line and nothing is imported; "
-    "every problem is listed by line and field.",
+    "every problem is listed by line and field. A file of up to 512 KiB is imported during the request (201); "
+    "a larger one by a worker: 202 and the job to poll, whose `errors` list the problems by line and whose "
+    "`result` holds the counts.",
     parameters=[
         OpenApiParameter(
             "create_methods",
@@ -165,26 +169,32 @@ candidate_import_schema = extend_schema(
         )
     ],
     request=MANIFEST_BODY,
-    responses={201: CandidateImportResultSerializer, 400: ManifestErrorSerializer, **READ_ERRORS, 413: ERROR},
+    responses={
+        201: CandidateImportResultSerializer,
+        202: JobSerializer,
+        400: ManifestErrorSerializer,
+        **READ_ERRORS,
+        413: ERROR,
+    },
 )
 
 
 def import_candidate_file(request: Request) -> Response:
-    """Check and import a candidates file whole, or answer 400 with every problem by line."""
+    """Check and import a candidates file whole (400 with every problem by line), or queue it when large."""
     params = _CandidateImportParams(data=request.query_params)
     params.is_valid(raise_exception=True)
+    wanted = ManifestRequest(kind="candidates", create_methods=params.validated_data["create_methods"])
     manifest = received_manifest(request)
+    if not runs_inline(manifest.size, wanted):
+        return _queued(request, manifest, wanted)
     try:
-        with open(manifest.path, "rb") as stream:
-            report = import_candidates(
-                stream, create_methods=params.validated_data["create_methods"], source_name="an API upload"
-            )
+        report = run_candidate_import(manifest.path, wanted.create_methods)
     finally:
         manifest.discard()
     if not report.ok:
-        listed = [{"line": e.line, "field": e.field, "message": e.message} for e in report.errors]
+        listed = candidate_problems(report)
         body = {
-            "detail": f"{report.error_count} problem(s) in the file; nothing was imported. Fix them and send it again.",
+            "detail": candidate_failure_summary(report),
             "code": "invalid",
             "errors": by_line(listed),
             "problems": listed,
@@ -192,13 +202,11 @@ def import_candidate_file(request: Request) -> Response:
         }
         return Response(body, status=status.HTTP_400_BAD_REQUEST)
     if report.sets == 0:
-        raise serializers.ValidationError({"file": ["the file holds no candidate lines; nothing was imported."]})
-    return Response(
-        {
-            "lines": report.lines,
-            "sets": report.sets,
-            "replaced": report.replaced,
-            "created_methods": report.created_methods,
-        },
-        status=status.HTTP_201_CREATED,
-    )
+        raise serializers.ValidationError({"file": [NO_CANDIDATES]})
+    return Response(candidate_result(report), status=status.HTTP_201_CREATED)
+
+
+def _queued(request: Request, manifest: ReceivedManifest, wanted: ManifestRequest) -> Response:
+    job = queue_import_job(manifest.path, manifest.lines, wanted)
+    location = reverse("api:job-detail", args=[job.pk], request=request)
+    return Response(JobSerializer(job).data, status=status.HTTP_202_ACCEPTED, headers={"Location": location})

@@ -19,6 +19,7 @@ from typing import Any
 
 from django.conf import settings
 
+from retrieval_backend.candidate_import import ImportReport, import_candidates
 from retrieval_backend.importing.gallery import GalleryImport
 from retrieval_backend.importing.importer import ImportFailed, ImportOptions, ImportResult, ManifestImport
 from retrieval_backend.importing.locations import LocationError, VideoLocation, VideoLocator
@@ -32,7 +33,8 @@ from retrieval_backend.models import Job, JobChunk
 INLINE_MAX_BYTES = 512 << 10
 IMPORT_TASK = "retrieval_backend.tasks.import_manifest_chunk"
 IMPORTERS: dict[str, type[ManifestImport]] = {"gallery": GalleryImport, "queries": QueryImport}
-JOB_KINDS = {"gallery": "import_gallery", "queries": "import_queries"}
+JOB_KINDS = {"gallery": "import_gallery", "queries": "import_queries", "candidates": "import_candidates"}
+NO_CANDIDATES = "the file holds no candidate lines; nothing was imported."
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 
@@ -44,8 +46,12 @@ class ManifestRequest:
     probe: str = ProbeMode.SYNC
     skip_invalid: bool = False
     base_dir: str | None = None
+    # Candidate files only: create the methods they name that do not exist yet.
+    create_methods: bool = False
 
     def as_params(self) -> dict[str, Any]:
+        if self.kind == "candidates":
+            return {"create_methods": self.create_methods}
         return {"probe": self.probe, "skip_invalid": self.skip_invalid, "base_dir": self.base_dir}
 
 
@@ -70,7 +76,8 @@ class _UploadLocator(VideoLocator):
 
 
 def runs_inline(size: int, request: ManifestRequest) -> bool:
-    return request.probe != ProbeMode.SYNC and size <= INLINE_MAX_BYTES
+    probing = request.kind != "candidates" and request.probe == ProbeMode.SYNC
+    return not probing and size <= INLINE_MAX_BYTES
 
 
 def run_import(path: Path, request: ManifestRequest) -> tuple[ManifestImport, ImportResult]:
@@ -154,15 +161,17 @@ def import_chunk(chunk: JobChunk) -> ChunkResult:
     """
     payload = chunk.payload
     path = Path(payload["upload"])
+    if not path.is_file():
+        fail_job(chunk.job_id, "the uploaded manifest is gone from the server (cleaned up?); upload it again.")
+        return ChunkResult()
+    if payload["kind"] == "candidates":
+        return _import_candidates_chunk(chunk, path, bool(payload.get("create_methods")))
     request = ManifestRequest(
         kind=payload["kind"],
         probe=payload["probe"],
         skip_invalid=payload["skip_invalid"],
         base_dir=payload.get("base_dir"),
     )
-    if not path.is_file():
-        fail_job(chunk.job_id, "the uploaded manifest is gone from the server (cleaned up?); upload it again.")
-        return ChunkResult()
     try:
         importer, result = run_import(path, request)
     except ImportFailed as exc:
@@ -191,3 +200,49 @@ def _job_errors(issues: IssueLog) -> list[dict[str, Any]]:
         {"item": f"line {p['line']}", "line": p["line"], "field": p["field"], "error": p["message"]}
         for p in problems(issues, limit=Job.MAX_STORED_ERRORS)
     ]
+
+
+# --- candidate files ------------------------------------------------------------------
+
+
+def run_candidate_import(path: Path, create_methods: bool) -> ImportReport:
+    """``import_candidates`` on the uploaded file: everything or nothing, every problem by line."""
+    with open(path, "rb") as stream:
+        return import_candidates(stream, create_methods=create_methods, source_name="an API upload")
+
+
+def candidate_problems(report: ImportReport) -> list[dict[str, Any]]:
+    return [{"line": e.line, "field": e.field, "message": e.message} for e in report.errors]
+
+
+def candidate_failure_summary(report: ImportReport) -> str:
+    return f"{report.error_count} problem(s) in the file; nothing was imported. Fix them and send it again."
+
+
+def candidate_result(report: ImportReport) -> dict[str, Any]:
+    return {
+        "lines": report.lines,
+        "sets": report.sets,
+        "replaced": report.replaced,
+        "created_methods": report.created_methods,
+    }
+
+
+def _import_candidates_chunk(chunk: JobChunk, path: Path, create_methods: bool) -> ChunkResult:
+    report = run_candidate_import(path, create_methods)
+    path.unlink(missing_ok=True)
+    if not report.ok:
+        errors = [
+            {"item": f"line {p['line']}", "line": p["line"], "field": p["field"], "error": p["message"]}
+            for p in candidate_problems(report)
+        ]
+        record_job_errors(chunk.job_id, errors)
+        Job.objects.filter(pk=chunk.job_id).update(error_count=report.error_count)
+        fail_job(chunk.job_id, candidate_failure_summary(report))
+        return ChunkResult()
+    if report.sets == 0:
+        fail_job(chunk.job_id, NO_CANDIDATES)
+        return ChunkResult()
+    job = Job.objects.get(pk=chunk.job_id)
+    Job.objects.filter(pk=job.pk).update(params={**job.params, "result": candidate_result(report)})
+    return ChunkResult(done=job.total)

@@ -8,7 +8,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from retrieval_backend.models import Candidate, CandidateSet, RetrievalMethod
+from retrieval_backend.api import imports
+from retrieval_backend.models import Candidate, CandidateSet, Job, RetrievalMethod
+from retrieval_backend.tasks import import_manifest_chunk
 from tests.api.conftest import make_researcher
 
 pytestmark = pytest.mark.django_db
@@ -25,6 +27,11 @@ def line(query="tennis-q0", method="cluster-v2", clips=("tennis-c1", "tennis-c0"
 def post(client, *lines: str, params: str = "", content_type: str = NDJSON):
     body = ("\n".join(lines) + "\n").encode() if lines else b""
     return client.generic("POST", IMPORT + params, body, content_type=content_type)
+
+
+@pytest.fixture(autouse=True)
+def _uploads_in_tmp(settings, tmp_path):
+    settings.IMPORT_UPLOAD_ROOT = tmp_path / "uploads"
 
 
 @pytest.fixture
@@ -143,3 +150,28 @@ def test_candidates_page_by_cursor_in_a_fixed_number_of_queries(api, researcher,
         counts.append(len(queries))
     assert counts[0] == counts[1]
     assert client.get(f"{URL}?query=no-such-query").json()["results"] == []
+
+
+def test_a_large_file_is_imported_by_a_job_that_reports_problems_by_line(api, researcher, cluster, monkeypatch):
+    monkeypatch.setattr(imports, "INLINE_MAX_BYTES", 10)
+    client = api(researcher)
+    queued = post(client, line(), line(query="tennis-q1"))
+    assert queued.status_code == 202, queued.json()
+    job = Job.objects.get(pk=queued.json()["id"])
+    assert (job.kind, job.total, queued.json()["params"]) == (
+        "import_candidates",
+        2,
+        {"create_methods": False, "lines": 2},
+    )
+    assert import_manifest_chunk(job.chunks.get().pk) == "done"
+    status = client.get(f"/api/v1/jobs/{job.pk}/").json()
+    assert (status["status"], status["done"], status["result"]["sets"]) == ("done", 2, 2)
+    assert CandidateSet.objects.filter(method=cluster).count() == 2
+
+    bad = post(client, line(), line(query="ghost"), line(method="nope"))
+    job = Job.objects.get(pk=bad.json()["id"])
+    import_manifest_chunk(job.chunks.get().pk)
+    status = client.get(f"/api/v1/jobs/{job.pk}/").json()
+    assert status["status"] == "failed"
+    assert "2 problem(s) in the file; nothing was imported" in status["message"]
+    assert [(e["line"], e["field"]) for e in status["errors"]] == [(2, "query"), (3, "method")]
