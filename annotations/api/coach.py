@@ -117,6 +117,8 @@ class CoachJudgementSerializer(serializers.ModelSerializer):
     token = serializers.CharField(source="assignment.token", help_text="The task's token.")
     study = serializers.CharField(source="study.slug")
     revisable = serializers.SerializerMethodField(help_text="Whether PATCH may still change this answer.")
+    # Blank for Likert items and flagged tasks (a read-only model field would not say so in the schema).
+    choice = serializers.ChoiceField(choices=Judgement.Choice.choices, allow_blank=True, read_only=True)
 
     class Meta:
         model = Judgement

@@ -11,6 +11,9 @@ from annotations.models import Judgement, StudyExport
 
 class JudgementSerializer(serializers.ModelSerializer):
     coach = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    # Blank for Likert items and flagged tasks (a read-only model field would not say so in the schema).
+    choice = serializers.ChoiceField(choices=Judgement.Choice.choices, allow_blank=True, read_only=True)
+    winner = serializers.ChoiceField(choices=Judgement.Winner.choices, allow_blank=True, read_only=True)
 
     class Meta:
         model = Judgement

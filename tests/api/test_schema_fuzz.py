@@ -5,7 +5,8 @@ the schema from it and, for every operation, sends generated requests (valid one
 ones that break the schema) as a researcher, as a coach and anonymously, over a small
 gallery with a draft and a live study, so that ids in paths often name real rows. Each
 answer is checked: not a server error, a status code the schema lists, the content type
-and the body the schema gives for that status.
+and the body the schema gives for that status. A second coach fuzzes the coach's endpoints
+with the first coach's task and judgement tokens in the path: every one of those is refused.
 
 Bounded and repeatable: a fixed number of examples per operation and mode, derandomized,
 no shrinking; every failure of every operation is collected and reported together. Writes
@@ -35,6 +36,7 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
+from annotations.judging import Answer, submit
 from annotations.models import StudyExport
 from retrieval_backend.models import Candidate, Job
 from studies.assignment import next_assignment_for
@@ -55,6 +57,8 @@ BUDGET = {
     ("coach", False): (1, POSITIVE_ONLY),
     ("anonymous", False): (1, POSITIVE_ONLY),
     ("anonymous", True): (1, POSITIVE_ONLY),
+    ("other-coach", True): (3, POSITIVE_ONLY),
+    ("other-coach", False): (0, ()),
 }
 METHOD_ORDER = {"get": 0, "head": 0, "options": 0, "post": 1, "put": 1, "patch": 1, "delete": 2}
 
@@ -92,6 +96,8 @@ def _seed() -> Seeded:
     build_study_items(live.pk)
     Study.objects.filter(pk=live.pk).update(status=Study.Status.LIVE)
     live.refresh_from_db()
+    judged = next_assignment_for(coach, live)
+    submit(coach, judged.token, Answer(flag="other"))
     assignment = next_assignment_for(coach, live)
     job = Job.objects.create(kind="generate_candidates", total=3)
     export = StudyExport.objects.create(study=live, job=None, requested_by=researcher)
@@ -108,11 +114,12 @@ def _seed() -> Seeded:
             "jobs": {"id": [job.pk]},
             "candidates": {"id": [candidate.pk]},
             "studies": {"id": studies, "pk": studies, "study": studies, "export_id": [export.pk]},
-            "coach": {"slug": [live.slug, draft.slug], "token": [assignment.token]},
+            "coach": {"slug": [live.slug, draft.slug], "token": [assignment.token, judged.token]},
         },
         tokens={
             "researcher": Token.objects.create(user=researcher).key,
             "coach": Token.objects.create(user=coach).key,
+            "other-coach": Token.objects.create(user=make_coach("fuzz-other-coach", sports=[sport])).key,
         },
     )
 
@@ -159,7 +166,7 @@ class Run:
     failures: list[str] = field(default_factory=list)
 
 
-def _fuzz_operation(operation, mode, label, base_url, session, headers, examples, seeded, run) -> None:
+def _fuzz_operation(operation, mode, label, base_url, session, headers, examples, seeded, run, not_yours) -> None:
     @settings(
         max_examples=examples,
         derandomize=True,
@@ -175,6 +182,11 @@ def _fuzz_operation(operation, mode, label, base_url, session, headers, examples
         response = case.call(base_url=base_url, session=session, headers=headers, timeout=30)
         run.statuses[response.status_code] += 1
         case.validate_response(response, checks=CHECKS, headers=headers)
+        token = (case.path_parameters or {}).get("token")
+        if not_yours and token in seeded.path_values["coach"]["token"]:
+            assert response.status_code >= 400, (
+                f"another coach's task {token} answered {response.status_code}: {response.text[:300]}"
+            )
 
     check()
 
@@ -190,10 +202,13 @@ def _fuzz(schema, base_url: str, caller: str, seeded: Seeded) -> Run:
         label = f"{operation.method.upper()} {operation.path}"
         coach_endpoint = operation.path.startswith("/api/v1/coach/")
         examples, modes = BUDGET[(caller, coach_endpoint and caller != "researcher")]
+        if not examples:
+            continue
         for mode in modes if _can_break(operation) else POSITIVE_ONLY:
             try:
                 started = time.monotonic()
-                _fuzz_operation(operation, mode, label, base_url, session, headers, examples, seeded, run)
+                not_yours = caller == "other-coach"
+                _fuzz_operation(operation, mode, label, base_url, session, headers, examples, seeded, run, not_yours)
             except Unsatisfiable:
                 pass  # nothing in this operation can be made invalid (no parameters, no body)
             except (Exception, BaseExceptionGroup) as exc:  # each failure is collected, then all reported
@@ -208,7 +223,7 @@ def api_schema(live_server, unthrottled):
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("caller", ["researcher", "coach", "anonymous"])
+@pytest.mark.parametrize("caller", ["researcher", "coach", "other-coach", "anonymous"])
 def test_no_input_gives_a_server_error_or_an_undocumented_answer(live_server, api_schema, caller):
     seeded = _seed()
     run = _fuzz(api_schema, live_server.url, caller, seeded)
@@ -219,4 +234,4 @@ def test_no_input_gives_a_server_error_or_an_undocumented_answer(live_server, ap
         + ", ".join(f"{label} {s:.1f} s" for label, s in run.seconds.most_common(4))
     )
     assert not run.failures, f"{len(run.failures)} failing operation(s):\n" + "\n\n".join(run.failures)
-    assert operations >= 30, f"the schema lists only {operations} operations: {sorted(run.cases)}"
+    assert operations >= (30 if caller != "other-coach" else 6), f"only {operations} operations: {sorted(run.cases)}"
