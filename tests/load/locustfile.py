@@ -14,7 +14,7 @@ afterwards that every one of them is in the database exactly once.
 
 Configured by the environment (``run.py`` sets it): ``LOADTEST_STUDY``,
 ``LOADTEST_USERNAMES`` (comma-separated), ``LOADTEST_PASSWORD``, ``LOADTEST_ACKS``,
-``LOADTEST_THINK`` ("2-6": seconds a coach spends on an item, uniform),
+``LOADTEST_THINK`` ("5-15": seconds a coach spends on an item, uniform),
 ``LOADTEST_FLAG_RATE``, ``LOADTEST_RESEND_RATE``, ``LOADTEST_SEEK_RATE``.
 """
 
@@ -38,7 +38,7 @@ USERNAMES = [name for name in os.environ.get("LOADTEST_USERNAMES", "").split(","
 PASSWORD = os.environ.get("LOADTEST_PASSWORD", "")
 ACKS_PATH = os.environ.get("LOADTEST_ACKS", "")
 STATS_PATH = os.environ.get("LOADTEST_STATS", "")
-THINK_LOW, THINK_HIGH = (float(x) for x in os.environ.get("LOADTEST_THINK", "2-6").split("-"))
+THINK_LOW, THINK_HIGH = (float(x) for x in os.environ.get("LOADTEST_THINK", "5-15").split("-"))
 FLAG_RATE = float(os.environ.get("LOADTEST_FLAG_RATE", "0.02"))
 RESEND_RATE = float(os.environ.get("LOADTEST_RESEND_RATE", "0.02"))
 SEEK_RATE = float(os.environ.get("LOADTEST_SEEK_RATE", "0.25"))
