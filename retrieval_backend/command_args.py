@@ -8,6 +8,7 @@ argparse ``type`` they are refused up front with a message naming the argument.
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from retrieval_backend.importing.fields import text_problem
 
@@ -59,3 +60,10 @@ def seconds(value: str) -> float:
     if not 0 < number < float("inf"):
         raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {value}")
     return number
+
+
+def path(value: str) -> Path:
+    """A file or folder path; a NUL would make every file operation fail with an unhelpful error."""
+    if "\x00" in value:
+        raise argparse.ArgumentTypeError("contains a NUL character (\\u0000), which no path can hold")
+    return Path(value)

@@ -68,6 +68,7 @@ BAD_FILES: dict[str, Callable[[Path], Path]] = {
     "directory": _directory,
     "fifo": _fifo,
     "endless-device": lambda path: Path("/dev/zero"),
+    "nul-in-name": lambda path: Path(f"{path}\x00.csv"),
     "binary": _binary,
     "empty": _empty,
     "latin-1": _latin1,
@@ -104,7 +105,7 @@ def run_command(name: str, *args: str) -> str:
 def test_a_bad_file_is_a_clear_error_and_imports_nothing(tmp_path, command, kind):
     path = BAD_FILES[kind](tmp_path / f"input-{kind}.txt")
     message = run_command(command, str(path), *FILE_COMMANDS[command])
-    assert str(path) in message or path.name in message
+    assert str(path) in message or path.name in message or "contains a NUL character" in message, message
 
 
 HUGE = str(10**30)
@@ -157,6 +158,8 @@ BAD_OPTIONS: list[tuple[str, list[str], str]] = [
         "--bootstrap: must be a whole number",
     ),
     ("seed_demo", ["--if-empty", "--force"], "contradict each other"),
+    ("seed_demo", ["--folder", "/proc/version/demo"], "could not write the demo videos"),
+    ("seed_demo", ["--folder", "/tmp/de\x00mo"], "--folder: contains a NUL character"),
     ("import_gallery", ["x.jsonl", "--probe", "maybe"], "invalid choice"),
     ("import_queries", ["x.jsonl", "--probe", ""], "invalid choice"),
     ("import_candidates", [], "the following arguments are required"),

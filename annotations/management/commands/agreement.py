@@ -43,7 +43,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("file", type=Path, help="CSV file with a header unit,rater,value")
+        parser.add_argument("file", type=command_args.path, help="CSV file with a header unit,rater,value")
         parser.add_argument("--measure", choices=MEASURES, required=True)
         parser.add_argument("--level", choices=LEVELS, help="level of measurement for alpha (default nominal)")
         parser.add_argument("--weights", choices=WEIGHTS, help="weights for cohen and ac1 (default none)")

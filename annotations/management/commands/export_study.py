@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -23,7 +22,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("slug", type=command_args.text, help="the study's slug")
         parser.add_argument(
-            "--out", type=Path, required=True, help="a new (or empty) folder, or a file name ending in .zip"
+            "--out",
+            type=command_args.path,
+            required=True,
+            help="a new (or empty) folder, or a file name ending in .zip",
         )
         parser.add_argument(
             "--include-identities",

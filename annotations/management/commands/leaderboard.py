@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -21,7 +20,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("file", type=Path, help="CSV file with a header a,b,winner[,query]")
+        parser.add_argument("file", type=command_args.path, help="CSV file with a header a,b,winner[,query]")
         parser.add_argument(
             "--bootstrap",
             type=command_args.resamples,

@@ -18,6 +18,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
+from retrieval_backend import command_args
 from retrieval_backend.demo.build import build_demo
 from retrieval_backend.demo.sports import SKILLS
 from retrieval_backend.methods import BackendNotFound, BackendParamsError, backend_class
@@ -56,7 +57,10 @@ class Command(BaseCommand):
             help="render the demo videos again and reset the demo accounts' passwords and roles",
         )
         parser.add_argument(
-            "--folder", type=Path, default=None, help="where the videos and manifests go (default: MEDIA_ROOT/demo)"
+            "--folder",
+            type=command_args.path,
+            default=None,
+            help="where the videos and manifests go (default: MEDIA_ROOT/demo)",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
