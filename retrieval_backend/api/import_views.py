@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
 from config.api.errors import Conflict
+from config.api.schema import ApiErrorSerializer
 from retrieval_backend.api.imports import (
     NO_CANDIDATES,
     ManifestRequest,
@@ -35,7 +36,6 @@ from retrieval_backend.api.imports import (
 )
 from retrieval_backend.api.serializers import (
     CandidateImportResultSerializer,
-    ErrorSerializer,
     JobSerializer,
     ManifestErrorSerializer,
     ManifestImportResultSerializer,
@@ -44,7 +44,7 @@ from retrieval_backend.api.uploads import ReceivedManifest, received_manifest
 from retrieval_backend.importing.importer import ImportFailed
 from retrieval_backend.importing.videos import ProbeMode
 
-ERROR = OpenApiResponse(ErrorSerializer)
+ERROR = OpenApiResponse(ApiErrorSerializer)
 # Every endpoint answers these the same way (config/api/errors.py).
 READ_ERRORS = {401: ERROR, 403: ERROR}
 DETAIL_ERRORS = {**READ_ERRORS, 404: ERROR}

@@ -288,11 +288,3 @@ class CandidateImportResultSerializer(serializers.Serializer):
     sets = serializers.IntegerField(help_text="Candidate sets written.")
     replaced = serializers.IntegerField(help_text="Of those, sets that replaced an earlier one.")
     created_methods = serializers.ListField(child=serializers.CharField())
-
-
-class ErrorSerializer(serializers.Serializer):
-    """The API's one error body (config/api/errors.py)."""
-
-    detail = serializers.CharField(help_text="What went wrong and what to do.")
-    code = serializers.CharField()
-    errors = serializers.DictField(required=False, help_text="Validation failures by field.")
