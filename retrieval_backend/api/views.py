@@ -191,7 +191,9 @@ class JobViewSet(_Researcher, viewsets.ReadOnlyModelViewSet):
         return JobSummarySerializer if self.action == "list" else JobSerializer
 
     def get_queryset(self):
-        queryset = super().get_queryset()
+        # A study's jobs (its exports) are served with the study, where its research group's access is
+        # checked; here only the gallery's jobs (imports, probing, embedding, generation).
+        queryset = super().get_queryset().exclude(params__has_key="study")
         # The list leaves out the stored errors: up to 1,000 per job, and a page holds up to 1,000 jobs.
         return queryset.defer("errors") if self.action == "list" else queryset
 

@@ -141,3 +141,12 @@ def test_generation_started_through_the_api_is_run_by_a_real_worker(
     status = wait_for(finished, timeout_s=120, what="the generation job to finish")
     assert (status["status"], status["done"], status["total"]) == ("done", 4, 4)
     assert Candidate.objects.filter(candidate_set__method=control).count() == 16
+
+
+def test_a_study_export_job_is_not_served_here_where_group_access_is_not_checked(api, researcher, control):
+    export = Job.objects.create(kind="export_study", params={"study": "secret-group-study"})
+    client = api(researcher)
+    assert export.pk not in [job["id"] for job in client.get("/api/v1/jobs/").json()["results"]]
+    assert client.get(f"/api/v1/jobs/{export.pk}/").status_code == 404
+    assert client.post(f"/api/v1/jobs/{export.pk}/cancel/").status_code == 404
+    assert Job.objects.get(pk=export.pk).status == "queued"
