@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "csp",
+    "config.apps.CoachbenchConfig",
     "retrieval_backend",
     "studies",
     "annotations",

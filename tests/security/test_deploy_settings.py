@@ -29,6 +29,7 @@ def _production_env(tmp_path: Path) -> dict[str, str]:
             "DATABASE_URL": "postgres://coachbench@db.internal:5432/coachbench",
             "CELERY_BROKER_URL": "redis://redis.internal:6379/0",
             "CACHE_URL": "redis://redis.internal:6379/1",
+            "VIDEO_ALLOWED_ROOTS": str(tmp_path / "videos"),
         }
     )
     return env
@@ -46,6 +47,25 @@ def test_check_deploy_is_clean_with_production_settings(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def test_check_deploy_warns_of_unconfined_video_paths_and_per_process_login_counts(tmp_path):
+    env = _production_env(tmp_path)
+    del env["VIDEO_ALLOWED_ROOTS"], env["CACHE_URL"]
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "(coachbench.W001) VIDEO_ALLOWED_ROOTS is empty" in output
+    assert "(coachbench.W002) The cache is in each process's memory" in output
+    assert "Set CACHE_URL=redis://" in output
 
 
 def test_production_settings_turn_every_protection_on(tmp_path):
