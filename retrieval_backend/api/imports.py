@@ -151,6 +151,20 @@ def queue_import_job(path: Path, lines: int, request: ManifestRequest) -> Job:
     )
 
 
+def discard_unread_upload(job: Job) -> None:
+    """After a cancel: remove the uploaded file of an import job whose chunk never started.
+
+    A chunk claimed after the cancel sees the job cancelled and does no work, so
+    nothing will read the file; a chunk already running keeps its file.
+    """
+    if job.kind not in JOB_KINDS.values() or job.status != Job.Status.CANCELLED:
+        return
+    for payload in job.chunks.filter(status=JobChunk.Status.PENDING).values_list("payload", flat=True):
+        upload = (payload or {}).get("upload")
+        if upload:
+            Path(upload).unlink(missing_ok=True)
+
+
 def import_chunk(chunk: JobChunk) -> ChunkResult:
     """The worker's side: import the uploaded manifest, record its problems by line, remove the upload.
 

@@ -35,6 +35,7 @@ from retrieval_backend.api.import_views import (
     import_manifest,
     manifest_schema,
 )
+from retrieval_backend.api.imports import discard_unread_upload
 from retrieval_backend.api.serializers import (
     CandidateSerializer,
     ClipSerializer,
@@ -211,6 +212,7 @@ class JobViewSet(_Researcher, viewsets.ReadOnlyModelViewSet):
             job.refresh_from_db()
             raise Conflict(f"job {job.pk} has already ended ({job.status}); there is nothing to cancel.")
         job.refresh_from_db()
+        discard_unread_upload(job)
         return Response(JobSerializer(job).data)
 
     @extend_schema(

@@ -342,6 +342,16 @@ def test_probing_or_a_large_manifest_goes_to_a_worker_as_a_job(api, researcher, 
     assert large.status_code == 202
 
 
+def test_cancelling_a_queued_import_removes_its_upload(api, researcher, video_file):
+    body = jsonl(gallery_line(video_file, clip("c-1")))
+    job_id = post_manifest(api(researcher), "/api/v1/gallery/import/", body, probe="sync").json()["id"]
+    assert len(list(upload_root().iterdir())) == 1
+    assert api(researcher).post(f"/api/v1/jobs/{job_id}/cancel/").json()["status"] == "cancelled"
+    assert not list(upload_root().iterdir())
+    assert import_manifest_chunk(Job.objects.get(pk=job_id).chunks.get().pk) == "cancelled"
+    assert not Clip.objects.exists()
+
+
 def test_a_job_import_with_problems_fails_and_lists_them_by_line(api, researcher, video_file, make_video):
     other = make_video("videos/other.mp4", seconds=1, width=64, height=48)
     body = jsonl(gallery_line(video_file, clip("late", 0, 30)), gallery_line(other, clip("x", 0, "1")))
