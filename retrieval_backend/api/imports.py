@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 
 from retrieval_backend.candidate_import import ImportReport, import_candidates
@@ -188,6 +189,15 @@ def import_chunk(chunk: JobChunk) -> ChunkResult:
     )
     try:
         importer, result = run_import(path, request)
+    except SoftTimeLimitExceeded:
+        # Nothing was written (the write pass is one transaction); a rerun would hit the same limit.
+        fail_job(
+            chunk.job_id,
+            "the import ran past the worker's time limit (CELERY_TASK_SOFT_TIME_LIMIT_S) and nothing was imported: "
+            "send it with probe=async (videos are then probed by many small tasks) or split the manifest.",
+        )
+        path.unlink(missing_ok=True)
+        return ChunkResult()
     except ImportFailed as exc:
         if exc.issues:
             record_job_errors(chunk.job_id, _job_errors(exc.issues))

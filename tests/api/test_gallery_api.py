@@ -352,6 +352,25 @@ def test_cancelling_a_queued_import_removes_its_upload(api, researcher, video_fi
     assert not Clip.objects.exists()
 
 
+def test_an_import_past_the_task_time_limit_fails_with_what_to_do(api, researcher, video_file, monkeypatch):
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    job_id = post_manifest(
+        api(researcher), "/api/v1/gallery/import/", jsonl(gallery_line(video_file, clip("t-1"))), probe="sync"
+    ).json()["id"]
+
+    def too_slow(*args, **kwargs):
+        raise SoftTimeLimitExceeded()
+
+    monkeypatch.setattr(imports, "run_import", too_slow)
+    import_manifest_chunk(Job.objects.get(pk=job_id).chunks.get().pk)
+    status = api(researcher).get(f"/api/v1/jobs/{job_id}/").json()
+    assert status["status"] == "failed"
+    assert "time limit" in status["message"]
+    assert "probe=async" in status["message"]
+    assert not list(upload_root().iterdir())
+
+
 def test_a_job_import_with_problems_fails_and_lists_them_by_line(api, researcher, video_file, make_video):
     other = make_video("videos/other.mp4", seconds=1, width=64, height=48)
     body = jsonl(gallery_line(video_file, clip("late", 0, 30)), gallery_line(other, clip("x", 0, "1")))
