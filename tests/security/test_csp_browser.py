@@ -9,6 +9,7 @@ and both API documentation viewers are loaded and used; none may report one.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -29,6 +30,7 @@ from tests.studies.conftest import make_coach
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "pw-for-tests-123"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 # Installed before any page script runs, in every document the page loads.
 RECORD_VIOLATIONS = """
 window.__cspViolations = [];
@@ -109,6 +111,8 @@ def test_coach_pages_keep_working_under_the_policy(live_server, page, make_video
 
     # The task page: players, keyboard shortcuts and htmx all run from static files.
     page.wait_for_selector("#task[data-kind='likert']")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "csp-task-likert.png"), full_page=True)
     page.wait_for_function("() => document.querySelector(\"[data-side='query'] video\").currentTime > 0.1")
     assert page.eval_on_selector("#task [data-side='query']", "el => el.style.getPropertyValue('--ar')")
     page.evaluate("() => { window.noReloadMarker = 1; }")
@@ -119,6 +123,8 @@ def test_coach_pages_keep_working_under_the_policy(live_server, page, make_video
     assert page.evaluate("() => window.noReloadMarker") == 1
     assert Judgement.objects.get(item=first).score == 4
     _assert_no_violations(page, "task page")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "csp-task-pairwise.png"), full_page=True)
     page.keyboard.press("?")
     assert page.is_visible("#help-dialog")
     page.keyboard.press("Escape")
@@ -162,6 +168,8 @@ def test_admin_report_and_api_docs_keep_working_under_the_policy(live_server, pa
         ".report-figure svg path[fill]", "paths => paths.map(p => getComputedStyle(p).fill)"
     )
     assert any(fill not in {"rgb(0, 0, 0)", "none"} for fill in fills)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "csp-report.png"))
     _assert_no_violations(page, "report")
 
     page.goto(live_server.url + reverse("api-docs"))
