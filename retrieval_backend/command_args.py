@@ -8,9 +8,12 @@ argparse ``type`` they are refused up front with a message naming the argument.
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 
 from retrieval_backend.importing.fields import text_problem
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 # Names, slugs and id lists typed on a command line; a longer value is a pasted file, not a name.
 MAX_ARGUMENT_CHARS = 10_000
@@ -66,4 +69,7 @@ def path(value: str) -> Path:
     """A file or folder path; a NUL would make every file operation fail with an unhelpful error."""
     if "\x00" in value:
         raise argparse.ArgumentTypeError("contains a NUL character (\\u0000), which no path can hold")
+    if _LONE_SURROGATE.search(value):
+        # How Python shows bytes of a file name that are not UTF-8; reports and manifests can't name it.
+        raise argparse.ArgumentTypeError("has bytes that are not UTF-8 text; rename the file or folder")
     return Path(value)

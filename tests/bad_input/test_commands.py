@@ -324,3 +324,18 @@ def test_a_real_process_exits_non_zero_with_the_message_and_no_traceback(tmp_pat
     assert status == code
     assert expected in err
     assert "Traceback" not in err + out
+
+
+def test_an_export_to_a_place_it_cannot_write_is_a_clear_error(tmp_path):
+    from tests.annotations.judged_study import open_study
+
+    open_study(n_queries=1)
+    for out, expected in [
+        ("/proc/version/bundle.zip", "could not write the export to /proc/version/bundle.zip"),
+        ("/proc/bundle.zip", "could not write the export to /proc/bundle.zip"),
+        (str(tmp_path / "bundle-\udcff.zip"), "--out: has bytes that are not UTF-8 text"),
+        (str(tmp_path / "bundle\x00.zip"), "--out: contains a NUL character"),
+    ]:
+        message = run_command("export_study", "serve", "--out", out, "--bootstrap", "0", "--no-progress")
+        assert expected in message, message
+    assert not list(tmp_path.iterdir())

@@ -69,6 +69,12 @@ class Command(BaseCommand):
                 )
             except ExportError as error:
                 raise CommandError(str(error)) from None
+            except OSError as error:
+                # A folder that can't be created or written (read-only, /proc, a file in the way).
+                raise CommandError(
+                    f"could not write the export to {options['out']}: {error.strerror or error}; "
+                    "choose a writable folder or .zip path"
+                ) from None
         self.stdout.write(
             f"Wrote {summary.path}: {summary.judgements} judgements, {summary.size_bytes:,} bytes, "
             f"sha256 {summary.sha256}."
