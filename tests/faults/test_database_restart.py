@@ -1,4 +1,4 @@
-"""PostgreSQL restarted while a coach submits, against a real gunicorn server and a private cluster.
+"""PostgreSQL restarted while coaches submit, against gunicorn with production settings and a private cluster.
 
 While the database is down the server answers 503 with a readable page (not a traceback); the task
 page keeps the chosen answer selected and says it was not saved and to submit again; a network
@@ -11,6 +11,7 @@ from __future__ import annotations
 import http.cookiejar
 import os
 import re
+import secrets
 import subprocess
 import sys
 import textwrap
@@ -58,6 +59,10 @@ class Site:
         self.pg = pg
         self.base_url = base_url
 
+    def ensure_up(self) -> None:
+        if not (self.pg.data / "postmaster.pid").exists():
+            self.pg.start()
+
     def query(self, sql: str) -> list[tuple]:
         with psycopg.connect(f"host=127.0.0.1 port={self.pg.port} user=postgres dbname=postgres") as conn:
             return conn.execute(sql).fetchall()
@@ -82,17 +87,29 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     try:
         pg.start()
         port = free_port()
+        # Production settings (DEBUG off), as the 503 page matters there; plain HTTP on the loopback.
         env = {
             **os.environ,
             "DATABASE_URL": pg.url,
             "VAR_DIR": str(tmp_path / "var"),
+            "STATIC_ROOT": str(tmp_path / "static"),
             "CELERY_BROKER_URL": "filesystem://",
-            "DEBUG": "1",
+            "DEBUG": "0",
+            "SECRET_KEY": secrets.token_urlsafe(40),
+            "ALLOWED_HOSTS": "127.0.0.1",
+            "SECURE_SSL_REDIRECT": "0",
+            "SECURE_HSTS_SECONDS": "0",
             "PYTHONPATH": str(ROOT),
+            "DJANGO_SETTINGS_MODULE": "config.settings",
         }
-        env.pop("DJANGO_SETTINGS_MODULE", None)
-        env["DJANGO_SETTINGS_MODULE"] = "config.settings"
-        for step in ([sys.executable, "manage.py", "migrate", "--no-input", "-v0"], [sys.executable, "-c", SEED]):
+        # The coach's pages need only coachbench's own static files (the admin's and the API docs' are big).
+        collect = ["collectstatic", "--no-input", "-v0", "-i", "admin", "-i", "rest_framework", "-i", "drf_*"]
+        steps = [
+            [sys.executable, "manage.py", "migrate", "--no-input", "-v0"],
+            [sys.executable, "manage.py", *collect],
+            [sys.executable, "-c", SEED],
+        ]
+        for step in steps:
             done = subprocess.run(step, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
             assert done.returncode == 0, done.stderr
         log = open(tmp_path / "gunicorn.log", "ab")  # noqa: SIM115 - the server owns it
@@ -151,7 +168,23 @@ def test_a_submit_while_postgresql_restarts_keeps_the_answer_and_goes_through_af
     cookie = "; ".join(f"{c['name']}={c['value']}" for c in page.context.cookies())
 
     site.pg.stop()  # immediate: as on a crash or a failover
+    try:
+        _while_the_database_is_down(page, task_url, chosen, cookie)
+    finally:
+        site.ensure_up()
+    page.click("[data-submit]")
+    page.wait_for_function(
+        "(before) => !document.querySelector('[data-save-error]') || document.location.href !== before",
+        arg=task_url,
+    )
+    assert page.locator("[data-save-error]:visible").count() == 0
+    assert page.locator("[data-task]").first.inner_html() != first_item or page.url != task_url
+    stored = site.judgements("pat")
+    assert len(stored) == 1
+    assert stored[0][1] == chosen
 
+
+def _while_the_database_is_down(page, task_url: str, chosen: str, cookie: str) -> None:
     # Any page that needs the database: a readable 503 saying to retry, never a traceback.
     status, body = _status_and_body(task_url, cookie)
     assert status == 503
@@ -176,23 +209,19 @@ def test_a_submit_while_postgresql_restarts_keeps_the_answer_and_goes_through_af
     assert page.locator(f"input[name='choice'][value='{chosen}']").is_checked()
     page.context.set_offline(False)
 
-    site.pg.start()
-    page.click("[data-submit]")
-    page.wait_for_function(
-        "(before) => !document.querySelector('[data-save-error]') || document.location.href !== before",
-        arg=task_url,
-    )
-    assert page.locator("[data-save-error]").count() <= 1
-    assert page.locator("[data-save-error]:visible").count() == 0
-    assert page.locator("[data-task]").first.inner_html() != first_item or page.url != task_url
-    stored = site.judgements("pat")
-    assert len(stored) == 1
-    assert stored[0][1] == chosen
-
 
 class NoRedirects(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args, **kwargs):
         return None  # a 303 comes back as it is: it is the server's acknowledgement
+
+
+class LoopbackIsSecure(http.cookiejar.DefaultCookiePolicy):
+    """Send ``Secure`` cookies to http://127.0.0.1, as browsers do for the loopback (a trustworthy origin)."""
+
+    def return_ok_secure(self, cookie, request) -> bool:
+        return urllib.parse.urlsplit(request.get_full_url()).hostname == "127.0.0.1" or super().return_ok_secure(
+            cookie, request
+        )
 
 
 class Coach:
@@ -201,7 +230,7 @@ class Coach:
     def __init__(self, base_url: str, username: str):
         self.base_url = base_url
         self.username = username
-        self.jar = http.cookiejar.CookieJar()
+        self.jar = http.cookiejar.CookieJar(LoopbackIsSecure())
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar), NoRedirects)
         self.acknowledged: set[str] = set()  # tokens whose submit the server confirmed
         self.retries = 0
@@ -275,11 +304,12 @@ def test_coaches_submitting_through_a_postgresql_restart_lose_nothing_and_count_
             time.sleep(0.05)
         site.pg.stop()  # while the coaches keep submitting
         time.sleep(1.5)
-        site.pg.start()
+        site.ensure_up()
         for thread in threads:
             thread.join(60)
     finally:
         stop.set()
+        site.ensure_up()
 
     assert [c.unexpected for c in coaches] == [[]] * COACHES
     assert all(len(c.acknowledged) == 8 for c in coaches)
