@@ -137,3 +137,13 @@ def test_methods_page_with_a_cursor(api, researcher):
         names += [m["name"] for m in page["results"]]
         url = page["next"]
     assert names == [f"m{i:02d}" for i in range(12)]
+
+
+def test_a_body_over_the_upload_limit_is_a_413_not_a_server_error(api, researcher, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    body = {"name": "big", "backend": "imported", "params": {"notes": "y" * 2000}}
+    response = api(researcher).post(URL, body)
+    assert response.status_code == 413
+    assert response.json()["code"] == "too_large"
+    assert "larger than 1000 bytes" in response.json()["detail"]
+    assert not RetrievalMethod.objects.filter(name="big").exists()
