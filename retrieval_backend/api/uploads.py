@@ -7,6 +7,7 @@ workers share, like ``EXPORT_ROOT``), so that a worker can import it later.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from dataclasses import dataclass
@@ -140,7 +141,9 @@ def received_manifest(request) -> ReceivedManifest:
         except OSError:
             pass
         else:
-            upload.file.close()
+            # Its temporary file is gone (moved): closing it must not try to remove it again.
+            with contextlib.suppress(FileNotFoundError):
+                upload.file.close()
             return _count_lines(target)
     upload.seek(0)
     received = spool(upload)

@@ -276,6 +276,19 @@ def test_relative_paths_need_a_base_dir(api, researcher, video_file):
     assert Video.objects.get().source_uri == str(video_file)
 
 
+def test_a_multipart_file_too_large_for_memory_is_moved_not_copied(api, researcher, video_file, tmp_path, settings):
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 10
+    settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path)
+    path = tmp_path / "gallery.jsonl"
+    path.write_bytes(jsonl(gallery_line(video_file, clip("mp-big")), ""))
+    with open(path, "rb") as upload:
+        response = api(researcher).post("/api/v1/gallery/import/?probe=none", {"file": upload}, format="multipart")
+    assert response.status_code == 201, response.json()
+    assert Clip.objects.filter(external_id="mp-big").exists()
+    assert not list(upload_root().iterdir())
+    assert not list(tmp_path.glob("*.upload*"))
+
+
 def test_a_manifest_may_come_as_a_multipart_file(api, researcher, video_file, tmp_path):
     path = tmp_path / "gallery.jsonl"
     path.write_bytes(jsonl(gallery_line(video_file, clip("mp-1"))))
