@@ -106,8 +106,7 @@ class Coach(FastHttpUser):
         self.previous: Screen | None = None
         self.done = False
         self.sitting_left = random.randint(*SITTING)
-        self.log_in()
-        self.open_study(first=True)
+        self.logged_in = False
 
     # --- pages ------------------------------------------------------------------------------
 
@@ -115,13 +114,15 @@ class Coach(FastHttpUser):
         # As nginx in front adds it (TLS ends there), and as a browser sends Origin on a POST.
         return {"X-Forwarded-Proto": "https", "Referer": self.origin + referer, **(extra or {})}
 
-    def page(self, url: str, name: str, referer: str, expect: int = 200):
+    def page(self, url: str, name: str, referer: str, expect: int = 200, must_show: str = ""):
         with self.client.get(
             url, name=name, headers=self.headers(referer), allow_redirects=False, catch_response=True
         ) as response:
             if response.status_code != expect:
                 response.failure(f"{url}: status {response.status_code}, expected {expect}")
                 return None
+            if must_show and must_show not in (response.text or ""):
+                response.failure(f"{url} does not show {must_show!r}")
             if expect == 200 and not self.csrf_header:
                 found = _CSRF_HEADER.search(response.text or "")
                 if found:
@@ -134,11 +135,11 @@ class Coach(FastHttpUser):
         for src in _ASSETS.findall(text):
             self.client.get(html.unescape(src), name="static file", headers=self.headers(referer))
 
-    def log_in(self) -> None:
-        response = self.page("/accounts/login/", "login page", "/")
+    def log_in(self) -> bool:
+        response = self.page("/accounts/login/", "login page", "/", must_show="csrfmiddlewaretoken")
         token = _CSRF_INPUT.search(response.text or "") if response else None
         if token is None:
-            raise RuntimeError("the login page has no CSRF token")
+            return False
         form = {"csrfmiddlewaretoken": token.group(1), "username": self.username, "password": PASSWORD, "next": ""}
         with self.client.post(
             "/accounts/login/",
@@ -150,11 +151,10 @@ class Coach(FastHttpUser):
         ) as response:
             if response.status_code != 302:
                 response.failure(f"log in as {self.username}: status {response.status_code}")
-                raise RuntimeError(f"could not log in as {self.username}")
+                return False
         self.csrf_header = ""  # a log-in rotates the CSRF token
-        home = self.page("/", "home", "/accounts/login/")
-        if home is not None and f"/studies/{STUDY}/" not in (home.text or ""):
-            home.failure("the home page does not list the load-test study")
+        self.page("/", "home", "/accounts/login/", must_show=f"/studies/{STUDY}/")
+        return True
 
     def open_study(self, *, first: bool = False) -> None:
         study_url = f"/studies/{STUDY}/"
@@ -210,6 +210,14 @@ class Coach(FastHttpUser):
 
     @task
     def judge(self) -> None:
+        if not self.logged_in:
+            # A coach whose log-in failed (a timeout on a busy server) tries again a little later.
+            self.logged_in = self.log_in()
+            if self.logged_in:
+                self.open_study(first=True)
+            else:
+                self._sleep(THINK_HIGH)
+            return
         if self.done:
             self.wait_a_while()
             return

@@ -366,6 +366,45 @@ def print_report(stats_path: Path, seconds: float) -> tuple[int, dict[str, float
     return errors, p95
 
 
+_ENDPOINTS = (
+    ("GET", re.compile(r"/accounts/login/"), "login page"),
+    ("POST", re.compile(r"/accounts/login/"), "log in"),
+    ("GET", re.compile(r"/"), "home"),
+    ("GET", re.compile(r"/studies/[^/]+/"), "study page"),
+    ("GET", re.compile(r"/studies/[^/]+/continue/"), "continue"),
+    ("GET", re.compile(r"/task/[^/]+/"), "task page"),
+    ("POST", re.compile(r"/task/[^/]+/"), "submit"),
+    ("GET", re.compile(r"/task/[^/]+/\w+\.mp4"), "clip range"),
+    ("GET", re.compile(r"/static/.*"), "static file"),
+)
+
+
+def _percentile(ordered: list[int], fraction: float) -> int:
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def print_server_times(access_log: Path) -> None:
+    """The same endpoints timed inside gunicorn: what the server took, without the client's own delays."""
+    times: dict[str, list[int]] = defaultdict(list)
+    for line in access_log.read_text(encoding="utf-8", errors="replace").splitlines():
+        parts = line.split()
+        if len(parts) != 4 or not parts[3].isdigit():
+            continue
+        method, path, _, ms = parts
+        name = next((n for m, pattern, n in _ENDPOINTS if m == method and pattern.fullmatch(path)), "other")
+        times[name].append(int(ms))
+    if not times:
+        return
+    print("\nserver time (inside gunicorn, request in to response sent)")
+    print(f"{'endpoint':<26}{'requests':>9}{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}")
+    for name in sorted(times):
+        ordered = sorted(times[name])
+        print(
+            f"{name:<26}{len(ordered):>9}{_percentile(ordered, 0.5):>8}{_percentile(ordered, 0.95):>8}"
+            f"{_percentile(ordered, 0.99):>8}"
+        )
+
+
 # --- main ---------------------------------------------------------------------------------------
 
 
@@ -435,10 +474,21 @@ def main() -> int:
         connection.close()
 
         log = out / "gunicorn.log"
+        access_log = out / "access.log"
         with open(log, "wb") as log_file:
             server = processes.start(
                 "gunicorn",
-                [str(BIN / "gunicorn"), "config.wsgi", "-c", "platform/gunicorn.conf.py"],
+                [
+                    str(BIN / "gunicorn"),
+                    "config.wsgi",
+                    "-c",
+                    "platform/gunicorn.conf.py",
+                    # Each request's time inside gunicorn, to tell the server's share from the client's queueing.
+                    "--access-logfile",
+                    str(access_log),
+                    "--access-logformat",
+                    "%(m)s %(U)s %(s)s %(M)s",
+                ],
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
                 env=env,
@@ -509,6 +559,7 @@ def main() -> int:
         print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
 
         errors, p95 = print_report(out / "stats.json", seconds)
+        print_server_times(access_log)
         loads = sampler.samples or [os.getloadavg()[0]]
         print(
             f"\nwall time {elapsed:.0f} s; 1-minute load average during the run: mean {statistics.fmean(loads):.2f}, "
