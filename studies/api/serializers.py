@@ -21,27 +21,36 @@ INT_MAX = 2**31 - 1
 LABELS_EXAMPLE = '{"1": "Not helpful", "5": "Very helpful"}'
 
 
+class NamedRelatedField(serializers.SlugRelatedField):
+    """A related row named by text; a NUL character (PostgreSQL can't compare one) is a 400, not a 500."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and "\x00" in data:
+            raise serializers.ValidationError("Names contain no NUL characters (\\u0000): remove them.")
+        return super().to_internal_value(data)
+
+
 class StudySerializer(serializers.ModelSerializer):
-    methods = serializers.SlugRelatedField(
+    methods = NamedRelatedField(
         slug_field="name", many=True, queryset=RetrievalMethod.objects.all(), help_text="Method names."
     )
-    query_sports = serializers.SlugRelatedField(
+    query_sports = NamedRelatedField(
         slug_field="slug", many=True, required=False, queryset=Sport.objects.all(), help_text="Sport slugs."
     )
     queries = serializers.PrimaryKeyRelatedField(
         many=True, required=False, queryset=MistakeQuery.objects.all(), help_text="Mistake query ids."
     )
-    eligible_sports = serializers.SlugRelatedField(
+    eligible_sports = NamedRelatedField(
         slug_field="slug", many=True, required=False, queryset=Sport.objects.all(), help_text="Sport slugs."
     )
-    eligible_coaches = serializers.SlugRelatedField(
+    eligible_coaches = NamedRelatedField(
         slug_field="username",
         many=True,
         required=False,
         queryset=get_user_model().objects.filter(is_active=True),
         help_text="User names; empty means every coach matching the rules.",
     )
-    group = serializers.SlugRelatedField(
+    group = NamedRelatedField(
         slug_field="name",
         required=False,
         allow_null=True,

@@ -244,3 +244,29 @@ def test_no_input_gives_a_server_error_or_an_undocumented_answer(live_server, ap
     )
     assert not run.failures, f"{len(run.failures)} failing operation(s):\n" + "\n\n".join(run.failures)
     assert operations >= (30 if caller != "other-coach" else 6), f"only {operations} operations: {sorted(run.cases)}"
+
+
+# --- What the fuzzing found, kept as plain regression tests (fast, no server) ------------------------------
+
+FOUND = [
+    # A huge number for an id filter overflowed the database integer: now a 400 naming the range.
+    ("get", "/api/v1/clips/?video=-2.1400557401678937e%2B220", None, 400),
+    ("get", "/api/v1/queries/?video=1e300", None, 400),
+    # A time bound whose offset PostgreSQL refuses (+21:52): compared in UTC.
+    ("get", "/api/v1/studies/{study}/judgements/?created_after=0822-08-03T00%3A23%3A18.24%2B21%3A52", None, 200),
+    # A NUL character in a related name (PostgreSQL can't compare it): a 400 saying so.
+    ("post", "/api/v1/studies/", {"title": "t", "slug": "t", "methods": ["alpha\x00", "beta"]}, 400),
+    ("patch", "/api/v1/studies/{study}/", {"eligible_coaches": ["coach1\x00"]}, 400),
+    # An address under /api/ that matches no route: the API's JSON 404, not the site's HTML page.
+    ("get", "/api/v1/studies/not-a-number/", None, 404),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("method", "url", "body", "status"), FOUND)
+def test_inputs_the_fuzzing_found_get_a_clear_answer(api, researcher, study, method, url, body, status):
+    response = getattr(api(researcher), method)(url.format(study=study.pk), body, format="json")
+    assert response.status_code == status, response.content[:500]
+    assert response["Content-Type"].startswith("application/json")
+    if status >= 400:
+        assert response.json()["detail"]
