@@ -284,6 +284,7 @@ print(json.dumps(results))
 """
 
 
+@pytest.mark.django_db(transaction=True)  # the child process opens transactions; SQLite would be locked
 def test_a_100_megabyte_line_is_refused_without_reading_it_into_memory(tmp_path, hundred_megabyte_line):
     """Each reader refuses the line with a message; the process's peak memory grows by far less than 100 MB."""
     import json
