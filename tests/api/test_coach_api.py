@@ -290,3 +290,24 @@ def test_the_same_answer_sent_twice_at_once_records_one_judgement(api):
     assert len({json.dumps(body["judgement"], sort_keys=True) for _, body in answers}) == 1
     assert Judgement.objects.filter(coach=coach).count() == 1
     assert judged.study.items.get(assignments__token=task["token"]).judgements_done == 1
+
+
+def test_a_mobile_client_plays_the_task_videos_with_its_token(api, make_video):
+    """The player URLs answer the token that holds the task, as they answer the page's session."""
+    from tests.annotations.rating_setup import add_items, live_study, playable_gallery
+
+    gallery = playable_gallery(make_video, clip_seconds=1.0, n_clips=4, width=160, height=96)
+    study = live_study(gallery)
+    add_items(study, gallery, ["pairwise"])
+    coach, other = make_coach("phone-coach", sports=[gallery.sport]), make_coach("ben", sports=[gallery.sport])
+    task = _next(api(coach), study)["task"]
+    for player in task["players"]:
+        response = api(coach).get(player["url"])
+        assert response.status_code == 200, player["side"]
+        assert response["Content-Type"] == "video/mp4"
+        assert b"ftyp" in b"".join(response.streaming_content)[:64]
+        for stranger in (api(other), api(None)):
+            assert stranger.get(player["url"]).status_code == 404
+        bad_token = api(None)
+        bad_token.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
+        assert bad_token.get(player["url"]).status_code == 404
