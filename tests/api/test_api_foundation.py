@@ -35,3 +35,10 @@ def test_the_schema_is_openapi_3_and_its_pages_load_their_assets_from_this_serve
         assert "cdn.jsdelivr" not in html
         assert "unpkg.com" not in html
         assert "/static/drf_spectacular_sidecar/" in html
+
+
+def test_every_json_endpoint_refuses_a_body_nested_too_deeply_with_a_400(api, researcher):
+    body = "[" * 100_000 + "]" * 100_000
+    response = api(researcher).generic("POST", "/api/v1/methods/", body, content_type="application/json")
+    assert response.status_code == 400
+    assert "nested too deeply" in response.json()["detail"]
