@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from retrieval_backend import candidates
 from retrieval_backend.candidates import IndexStillBuilding, run_generation_chunk, start_generation
-from retrieval_backend.embedding import EMBED_JOB_KIND, index_key
+from retrieval_backend.embedding import CHUNK_TASK, EMBED_JOB_KIND, FINALIZE_TASK, index_key
 from retrieval_backend.methods import get_backend
 from retrieval_backend.models import (
     Candidate,
@@ -166,7 +166,8 @@ def _building_index(method: RetrievalMethod, status: str = "running") -> Job:
     """The state ensure_index leaves behind: an index being built and its embedding job at work."""
     key = index_key(method, get_backend(method))
     index = EmbeddingIndex.objects.create(method=method, version=f"{key}.1", status="building")
-    return Job.objects.create(kind=EMBED_JOB_KIND, status=status, params={"index_id": index.pk}, total=42)
+    params = {"index_id": index.pk, "task": CHUNK_TASK, "finalize_task": FINALIZE_TASK}
+    return Job.objects.create(kind=EMBED_JOB_KIND, status=status, params=params, total=42)
 
 
 def test_starting_generation_starts_the_embedding_job_of_a_method_without_an_index(visual):
