@@ -36,3 +36,17 @@ def login_counts_are_shared(app_configs, **kwargs) -> list[Warning]:
             id="coachbench.W002",
         )
     ]
+
+
+@register(Tags.security, deploy=True)
+def video_urls_are_limited(app_configs, **kwargs) -> list[Warning]:
+    if settings.VIDEO_ALLOWED_URL_PREFIXES:
+        return []
+    return [
+        Warning(
+            "VIDEO_ALLOWED_URL_PREFIXES is empty: a manifest may name any http(s) address, and the server "
+            "will fetch it, internal services included.",
+            hint="Set VIDEO_ALLOWED_URL_PREFIXES to the addresses your videos are served from (comma-separated).",
+            id="coachbench.W003",
+        )
+    ]

@@ -9,6 +9,7 @@ under ``var/``. Production sets ``DATABASE_URL`` (PostgreSQL), ``CELERY_BROKER_U
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -165,6 +166,15 @@ IMPORT_UPLOAD_ROOT = env_path("IMPORT_UPLOAD_ROOT", VAR_DIR / "imports")
 MEDIA_ACCEL_REDIRECT_PREFIX = env_str("MEDIA_ACCEL_REDIRECT_PREFIX", "") or ""
 # Folders that imported video paths must lie under; empty means any local path.
 VIDEO_ALLOWED_ROOTS = [Path(p).expanduser().resolve() for p in env_list("VIDEO_ALLOWED_ROOTS", [])]
+# http(s) videos: only under these URL prefixes (e.g. https://videos.example.org/gallery/); empty means any
+# address, internal ones included, which a manifest could use to make the server fetch from the private network.
+VIDEO_ALLOWED_URL_PREFIXES = env_list("VIDEO_ALLOWED_URL_PREFIXES", [])
+for _prefix in VIDEO_ALLOWED_URL_PREFIXES:
+    if not _prefix.lower().startswith(("http://", "https://")) or not urlsplit(_prefix).hostname:
+        raise ImproperlyConfigured(
+            f"VIDEO_ALLOWED_URL_PREFIXES: {_prefix!r} is not an http(s) URL with a host, "
+            "e.g. https://videos.example.org/gallery/"
+        )
 # Seconds a single probe may take before the file is rejected as undecodable.
 VIDEO_PROBE_TIMEOUT_S = env_int("VIDEO_PROBE_TIMEOUT_S", 60, minimum=1)
 EMBEDDING_ROOT = env_path("EMBEDDING_ROOT", VAR_DIR / "embeddings")

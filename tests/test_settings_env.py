@@ -93,8 +93,9 @@ def test_production_settings_pass_the_deployment_checklist():
         DEBUG="0",
         SECRET_KEY="a-long-random-production-secret-" + "x" * 40,
         ALLOWED_HOSTS="coachbench.example.org",
-        # coachbench's own deployment checks (config.checks) want both.
+        # coachbench's own deployment checks (config.checks) want these.
         VIDEO_ALLOWED_ROOTS="/srv/coachbench/videos",
+        VIDEO_ALLOWED_URL_PREFIXES="https://videos.example.org/",
         CACHE_URL="redis://redis.internal:6379/1",
     )
     assert result.returncode == 0, result.stderr + result.stdout
@@ -121,3 +122,9 @@ def test_a_redis_cache_url_selects_django_s_redis_cache():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "django.core.cache.backends.redis.RedisCache"
+
+
+def test_an_allowed_video_url_prefix_that_is_not_an_http_url_is_refused_at_start():
+    result = _manage("check", VIDEO_ALLOWED_URL_PREFIXES="videos.example.org")
+    assert result.returncode != 0
+    assert "VIDEO_ALLOWED_URL_PREFIXES: 'videos.example.org' is not an http(s) URL with a host" in result.stderr

@@ -63,8 +63,8 @@ class _UploadLocator(VideoLocator):
     ``base_dir`` is an error rather than a path into the upload folder.
     """
 
-    def __init__(self, base_dir: str | None, allowed_roots: list[Path]) -> None:
-        super().__init__(Path(base_dir or "/"), allowed_roots)
+    def __init__(self, base_dir: str | None, allowed_roots: list[Path], allowed_url_prefixes: list[str]) -> None:
+        super().__init__(Path(base_dir or "/"), allowed_roots, allowed_url_prefixes)
         self.has_base_dir = base_dir is not None
 
     def locate(self, value: str) -> VideoLocation:
@@ -88,9 +88,10 @@ def run_import(path: Path, request: ManifestRequest) -> tuple[ManifestImport, Im
         skip_invalid=request.skip_invalid,
         probe_timeout_s=float(settings.VIDEO_PROBE_TIMEOUT_S),
         allowed_roots=list(settings.VIDEO_ALLOWED_ROOTS),
+        allowed_url_prefixes=list(settings.VIDEO_ALLOWED_URL_PREFIXES),
     )
     importer = IMPORTERS[request.kind](path, options)
-    importer.locator = _UploadLocator(request.base_dir, options.allowed_roots)
+    importer.locator = _UploadLocator(request.base_dir, options.allowed_roots, options.allowed_url_prefixes)
     try:
         result = importer.run()
     finally:

@@ -46,6 +46,7 @@ class ManifestCommand(BaseCommand):
             skip_invalid=options["skip_invalid"],
             probe_timeout_s=float(settings.VIDEO_PROBE_TIMEOUT_S),
             allowed_roots=list(settings.VIDEO_ALLOWED_ROOTS),
+            allowed_url_prefixes=list(settings.VIDEO_ALLOWED_URL_PREFIXES),
             progress_file=bar_stream if progress else None,
         )
         importer = self.importer_class(options["manifest"], import_options)

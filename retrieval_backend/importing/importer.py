@@ -36,6 +36,7 @@ class ImportOptions:
     skip_invalid: bool = False
     probe_timeout_s: float = 60.0
     allowed_roots: list[Path] = field(default_factory=list)
+    allowed_url_prefixes: list[str] = field(default_factory=list)
     batch_lines: int = DEFAULT_BATCH_LINES
     progress_file: TextIO | None = None
 
@@ -71,7 +72,7 @@ class ManifestImport(abc.ABC, Generic[Entry]):
 
     def __init__(self, path: Path, options: ImportOptions) -> None:
         self.path = Path(path).absolute()
-        self.locator = VideoLocator(self.path.parent.resolve(), options.allowed_roots)
+        self.locator = VideoLocator(self.path.parent.resolve(), options.allowed_roots, options.allowed_url_prefixes)
         self.options = options
         self.issues = IssueLog()
         self.probes = VideoProbes(options.probe_timeout_s)

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from retrieval_backend.importing.fields import show
 
@@ -39,9 +40,11 @@ class LocationError(ValueError):
 class VideoLocator:
     """Resolves the ``video`` values of one manifest, relative to its folder, within the allowed roots."""
 
-    def __init__(self, base_dir: Path, allowed_roots: list[Path]) -> None:
+    def __init__(self, base_dir: Path, allowed_roots: list[Path], allowed_url_prefixes: Sequence[str] = ()) -> None:
         self.base_dir = str(base_dir)
         self.allowed_roots = [str(root) for root in allowed_roots]
+        self.allowed_url_prefixes = list(allowed_url_prefixes)
+        self._url_prefixes = [_url_prefix(prefix) for prefix in allowed_url_prefixes]
         self._folders: dict[str, str] = {}
 
     def locate(self, value: str) -> VideoLocation:
@@ -68,8 +71,7 @@ class VideoLocator:
             raise LocationError(f"the full path is {len(resolved)} characters long; the limit is {MAX_URI_CHARS}")
         return VideoLocation(uri=resolved, is_remote=False)
 
-    @staticmethod
-    def _url(value: str, scheme: str) -> VideoLocation:
+    def _url(self, value: str, scheme: str) -> VideoLocation:
         if scheme.lower() not in {"http", "https"}:
             raise LocationError(
                 f"{scheme}:// URLs are not supported: give a path relative to the manifest, "
@@ -81,6 +83,12 @@ class VideoLocator:
             raise LocationError(f"{show(value)} is not a valid URL ({exc})") from None
         if not host:
             raise LocationError(f"{show(value)} is not a URL with a host name")
+        if self._url_prefixes and not any(_url_matches(value, prefix) for prefix in self._url_prefixes):
+            raise LocationError(
+                f"{show(value)} is not under the addresses videos may come from "
+                f"(VIDEO_ALLOWED_URL_PREFIXES: {', '.join(self.allowed_url_prefixes)}); host the video there "
+                "or ask an administrator"
+            )
         return VideoLocation(uri=value, is_remote=True)
 
     def _resolve(self, path: str) -> str:
@@ -102,6 +110,36 @@ class VideoLocator:
             return os.path.realpath(candidate) if os.path.islink(candidate) else candidate
         except (OSError, ValueError) as exc:
             raise LocationError(f"cannot resolve the path {show(path)}: {exc}") from None
+
+
+def _url_prefix(prefix: str) -> tuple[str, str, int | None, str]:
+    """(scheme, host, port, path) of an allowed prefix; the path always ends with a slash."""
+    parts = urlsplit(prefix)
+    if parts.scheme.lower() not in {"http", "https"} or not parts.hostname:
+        raise ValueError(f"VIDEO_ALLOWED_URL_PREFIXES: {prefix!r} is not an http(s) URL with a host")
+    path = parts.path if parts.path.endswith("/") else parts.path + "/"
+    return parts.scheme.lower(), parts.hostname.lower(), parts.port, path
+
+
+def _url_matches(value: str, prefix: tuple[str, str, int | None, str]) -> bool:
+    """Whether ``value`` is under ``prefix``: same scheme, host and port, and a path below the prefix's.
+
+    Compared part by part, not as text: ``https://videos.example.org.evil.net/`` and
+    ``https://videos.example.org@evil.net/`` are not under ``https://videos.example.org/``.
+    """
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:
+        return False
+    scheme, host, allowed_port, path = prefix
+    if parts.scheme.lower() != scheme or (parts.hostname or "").lower() != host or port != allowed_port:
+        return False
+    # A server resolves dot segments, %-encoded ones too, before it serves the path.
+    decoded = unquote(parts.path) + "/"
+    if "/../" in decoded or "/./" in decoded or "\\" in decoded:
+        return False
+    return (parts.path or "/").startswith(path) or (parts.path + "/") == path
 
 
 def _inside(path: str, root: str) -> bool:

@@ -30,6 +30,7 @@ def _production_env(tmp_path: Path) -> dict[str, str]:
             "CELERY_BROKER_URL": "redis://redis.internal:6379/0",
             "CACHE_URL": "redis://redis.internal:6379/1",
             "VIDEO_ALLOWED_ROOTS": str(tmp_path / "videos"),
+            "VIDEO_ALLOWED_URL_PREFIXES": "https://videos.example.org/",
         }
     )
     return env
@@ -51,7 +52,7 @@ def test_check_deploy_is_clean_with_production_settings(tmp_path):
 
 def test_check_deploy_warns_of_unconfined_video_paths_and_per_process_login_counts(tmp_path):
     env = _production_env(tmp_path)
-    del env["VIDEO_ALLOWED_ROOTS"], env["CACHE_URL"]
+    del env["VIDEO_ALLOWED_ROOTS"], env["CACHE_URL"], env["VIDEO_ALLOWED_URL_PREFIXES"]
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,
@@ -66,6 +67,7 @@ def test_check_deploy_warns_of_unconfined_video_paths_and_per_process_login_coun
     assert "(coachbench.W001) VIDEO_ALLOWED_ROOTS is empty" in output
     assert "(coachbench.W002) The cache is in each process's memory" in output
     assert "Set CACHE_URL=redis://" in output
+    assert "(coachbench.W003) VIDEO_ALLOWED_URL_PREFIXES is empty" in output
 
 
 def test_production_settings_turn_every_protection_on(tmp_path):
