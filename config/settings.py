@@ -220,6 +220,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Periodic work, run by `celery beat` (a `beat` process in production; `worker -B` when embedded).
 CELERY_BEAT_SCHEDULE = {
     "release-expired-reservations": {"task": "studies.tasks.release_expired_reservations", "schedule": 60.0},
+    "requeue-stalled-chunks": {"task": "retrieval_backend.tasks.requeue_stalled_chunks", "schedule": 300.0},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False

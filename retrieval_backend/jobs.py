@@ -19,8 +19,10 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, TextIO
 
+from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -203,6 +205,38 @@ def fail_job(job_id: int, message: str) -> None:
     Job.objects.filter(id=job_id).exclude(status=Job.Status.CANCELLED).update(
         status=Job.Status.FAILED, finished=timezone.now(), message=message
     )
+
+
+def requeue_stalled_chunks(*, now=None, grace_s: float = 300.0) -> int:
+    """Queue again the chunks whose worker died: ``running`` for longer than any task may run.
+
+    Celery kills a task at ``CELERY_TASK_TIME_LIMIT``, so a chunk still marked
+    running well past it has lost its worker (SIGKILL, a lost machine); the
+    broker's redelivered message would be skipped, as the chunk is not pending.
+    Run by beat every few minutes. Returns the number of chunks queued again.
+    """
+    from config.celery_app import app
+
+    now = now or timezone.now()
+    limit_s = float(settings.CELERY_TASK_TIME_LIMIT) + grace_s
+    cutoff = now - timedelta(seconds=limit_s)
+    stalled = JobChunk.objects.filter(
+        status=JobChunk.Status.RUNNING,
+        started__lt=cutoff,
+        job__status__in=[Job.Status.QUEUED, Job.Status.RUNNING],
+    )
+    queued = 0
+    for chunk_id, task in stalled.values_list("id", "job__params__task").iterator():
+        if not task:
+            continue
+        # The status guard makes this a no-op when the chunk finished between the read and the update.
+        if JobChunk.objects.filter(id=chunk_id, status=JobChunk.Status.RUNNING, started__lt=cutoff).update(
+            status=JobChunk.Status.PENDING, started=None
+        ):
+            logger.warning("chunk %s ran for over %.0f s: its worker is gone; queued again", chunk_id, limit_s)
+            app.send_task(task, args=(chunk_id,))
+            queued += 1
+    return queued
 
 
 class JobNotResumable(Exception):

@@ -69,3 +69,11 @@ def import_manifest_chunk(chunk_id: int) -> str:
     from retrieval_backend.api.imports import import_chunk
 
     return run_chunk(chunk_id, import_chunk)
+
+
+@shared_task
+def requeue_stalled_chunks() -> int:
+    """Beat, every five minutes: chunks left ``running`` by a dead worker are queued again."""
+    from retrieval_backend.jobs import requeue_stalled_chunks as requeue
+
+    return requeue()

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from retrieval_backend.jobs import (
     ChunkResult,
     cancel_job,
     create_chunked_job,
     record_job_errors,
+    requeue_stalled_chunks,
     resume_job,
     run_chunk,
 )
@@ -162,3 +166,28 @@ def test_a_job_with_no_chunks_finishes_at_once(django_capture_on_commit_callback
         job = create_chunked_job("empty", [], task="retrieval_backend.tasks.nothing", total=0)
     job.refresh_from_db()
     assert job.status == "done"
+
+
+def test_a_chunk_running_past_the_task_time_limit_is_queued_again_by_the_watchdog(settings):
+    """A SIGKILLed worker leaves its chunk 'running'; the redelivered message would be skipped without this."""
+    job = _job(3)
+    dead, alive, finished = job.chunks.all()
+    now = timezone.now()
+    long_ago = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 600)
+    JobChunk.objects.filter(id=dead.id).update(status="running", started=long_ago)
+    JobChunk.objects.filter(id=alive.id).update(status="running", started=now - timedelta(seconds=30))
+    run_chunk(finished.id, _all_done)
+    cancelled = _job(1)
+    cancel_job(cancelled)
+    JobChunk.objects.filter(job=cancelled).update(status="running", started=long_ago)
+
+    assert requeue_stalled_chunks(now=now) == 1
+    statuses = dict(JobChunk.objects.values_list("id", "status"))
+    assert statuses[dead.id] == "pending"
+    assert statuses[alive.id] == "running"  # its worker may well be at work: left alone
+    assert statuses[finished.id] == "done"
+    assert set(JobChunk.objects.filter(job=cancelled).values_list("status", flat=True)) == {"running"}
+    # The message sent for it is claimed by the next worker that reads it, exactly once.
+    assert run_chunk(dead.id, _all_done) == "done"
+    assert run_chunk(dead.id, _all_done) == "skipped"
+    assert requeue_stalled_chunks(now=now) == 0
