@@ -187,10 +187,21 @@ class Processes:
         with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(5)
 
-    def stop_all(self) -> None:
-        while self.running:
-            _, process = self.running.pop()
-            self.stop(process)
+    def stop_all(self, grace_s: float = 10) -> None:
+        """Signal every group at once, give them ``grace_s`` together, then kill what is left."""
+        running, self.running = self.running, []
+        for _, process in running:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace_s
+        for _, process in running:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(max(0.1, deadline - time.monotonic()))
+        for _, process in running:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(5)
 
 
 def _wait_until_serving(base: str, server: subprocess.Popen, log: Path, timeout_s: float = 60) -> None:
@@ -453,7 +464,9 @@ def main() -> int:
     def interrupted(signum, _frame):
         raise KeyboardInterrupt(f"signal {signum}")
 
-    signal.signal(signal.SIGTERM, interrupted)
+    # Installed explicitly: a shell that starts this in the background leaves SIGINT ignored.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, interrupted)
     try:
         print(f"load test database: {database_url} (created afresh)", flush=True)
         recreate_database(database_url)
@@ -587,6 +600,9 @@ def main() -> int:
         print("\nload test interrupted; stopping gunicorn and locust", file=sys.stderr)
         return 130
     finally:
+        # A second Ctrl-C must not cut the clean-up short.
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, signal.SIG_IGN)
         sampler.stopped.set()
         processes.stop_all()
 
