@@ -420,6 +420,14 @@ def print_server_times(access_log: Path) -> None:
 
 
 def main() -> int:
+    try:
+        return run()
+    except LoadTestError as exc:
+        print(f"load test: {exc}", file=sys.stderr)
+        return 2
+
+
+def run() -> int:
     duration_text = os.environ.get("LOADTEST_DURATION", "5m")
     seconds = _seconds(duration_text)
     users = _int("LOADTEST_USERS", 100)
@@ -468,8 +476,8 @@ def main() -> int:
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, interrupted)
     try:
-        print(f"load test database: {database_url} (created afresh)", flush=True)
         recreate_database(database_url)
+        print(f"load test database: {database_url} (created afresh)", flush=True)
         import django
         from django.core.management import call_command
 
