@@ -504,6 +504,11 @@ def run() -> int:
                     "config.wsgi",
                     "-c",
                     "platform/gunicorn.conf.py",
+                    # locust stands for the browser and nginx together: nginx keeps a browser's connection
+                    # 75 s (and browsers resend a request that meets a connection closed under it), while
+                    # gunicorn alone closes idle ones after 5 s, racing a coach's submit after 5 s of thought.
+                    "--keep-alive",
+                    "75",
                     # Each request's time inside gunicorn, to tell the server's share from the client's queueing.
                     "--access-logfile",
                     str(access_log),
