@@ -13,8 +13,10 @@ in ``platform/gunicorn.conf.py`` (``WEB_CONCURRENCY`` and ``GUNICORN_THREADS``
 override it as in production). No Celery worker runs: the pages need none, and
 the "report is stale" messages a submit queues go to a filesystem broker.
 
-Afterwards it prints requests per second and p50/p95/p99 per endpoint, the
-errors, the load average while it ran, and checks the database: every
+Afterwards it prints requests per second and p50/p95/p99 per endpoint as the
+coaches saw them and as gunicorn timed them (the difference is time spent
+queueing for a free thread), the errors, the load average while it ran (the
+machine may be shared: read the figures with it), and checks the database: every
 submission the server acknowledged is stored exactly once with the answer sent,
 no item has more judgements than its raters per item, no coach judged an item
 twice, and the counters agree with the rows. It exits 1 when a check fails or
