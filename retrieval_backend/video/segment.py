@@ -13,6 +13,7 @@ rate promise is reported as truncated instead of being accepted.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -58,6 +59,19 @@ class OpenVideo:
         return 1.0 / self.fps
 
 
+def decode_threads() -> int:
+    """FFmpeg threads per decoder: the VIDEO_DECODE_THREADS setting (or variable, outside Django); 0 = FFmpeg's."""
+    try:
+        from django.conf import settings
+
+        if settings.configured:
+            return settings.VIDEO_DECODE_THREADS
+    except ImportError:  # the GPU check script runs without Django
+        pass
+    value = os.environ.get("VIDEO_DECODE_THREADS", "").strip()
+    return int(value) if value.isdigit() else 0
+
+
 @contextmanager
 def open_video(uri: str | Path, *, timeout_s: float = 60.0) -> Iterator[OpenVideo]:
     """Open ``uri`` for decoding with frame threads, raising ``VideoError`` with a reason when it can't be."""
@@ -70,6 +84,9 @@ def open_video(uri: str | Path, *, timeout_s: float = 60.0) -> Iterator[OpenVide
         video = container.streams.video[0]
         # Frame and slice threads: decoding is most of the cost of sampling and rendering.
         video.thread_type = "AUTO"
+        threads = decode_threads()
+        if threads:
+            video.codec_context.thread_count = threads
         fps = float(video.average_rate or video.guessed_rate or 0)
         duration = _duration_s(container, video)
         if fps <= 0 or duration <= 0:

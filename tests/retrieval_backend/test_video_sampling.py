@@ -10,6 +10,7 @@ import pytest
 
 from retrieval_backend.video.errors import TruncatedVideo, VideoError
 from retrieval_backend.video.sampling import decode_segment, sample_frames, sample_frames_with_stats, sample_times
+from retrieval_backend.video.segment import open_video
 from retrieval_backend.video.synthetic import frame_code, read_frame_code, write_synthetic_video
 from tests.retrieval_backend.video_files import cut_in_half, with_zeroed_tail, write_matroska, write_phone_portrait
 
@@ -45,6 +46,16 @@ def test_it_returns_the_frame_nearest_each_target_time(coded_video, start_s, end
     assert frames.shape == (n, HEIGHT, WIDTH, 3)
     assert frames.dtype == np.uint8
     assert [read_frame_code(frame) for frame in frames] == nearest_indices(start_s, end_s, n)
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_a_set_decoder_thread_count_is_used_and_gives_the_same_frames(coded_video, settings, threads):
+    # GPU workers run a process per core with VIDEO_DECODE_THREADS=1 (platform/DEPLOY.md).
+    default = sample_frames(coded_video, 3.3, 7.9, 6)
+    settings.VIDEO_DECODE_THREADS = threads
+    with open_video(coded_video) as source:
+        assert source.video.codec_context.thread_count == threads
+    np.testing.assert_array_equal(sample_frames(coded_video, 3.3, 7.9, 6), default)
 
 
 def test_it_spreads_the_targets_over_the_segment():
