@@ -8,6 +8,7 @@ and dropped afterwards.
 
 from __future__ import annotations
 
+import multiprocessing
 import random
 import statistics
 import threading
@@ -61,6 +62,69 @@ def _populate():
     return study, users
 
 
+def _claimer(n: int, users: list, study, stop_at: float) -> tuple[int, list[float], list[str]]:
+    """Claim and submit as random coaches of this claimer's share until ``stop_at`` (time.time())."""
+    from annotations.judging import Answer, submit
+    from studies.assignment import next_assignment_for
+
+    mine = users[n::N_CLAIMERS]
+    rng = random.Random(n)
+    claims, latencies, errors = 0, [], []
+    try:
+        while time.time() < stop_at:
+            coach = mine[rng.randrange(len(mine))]
+            t0 = time.perf_counter()
+            assignment = next_assignment_for(coach, study)
+            latencies.append(time.perf_counter() - t0)
+            if assignment is None:
+                continue
+            with transaction.atomic():
+                submit(coach, assignment.token, Answer(score=rng.randint(1, 5)))
+            claims += 1
+    except Exception as exc:
+        errors.append(f"{type(exc).__name__}: {exc}")
+    finally:
+        connection.close()
+    return claims, latencies, errors
+
+
+def _in_process(args: tuple) -> tuple[int, list[float], list[str]]:
+    return _claimer(*args)
+
+
+def _run_claimers(mode: str, study, users: list) -> None:
+    stop_at = time.time() + SECONDS
+    args = [(n, users, study, stop_at) for n in range(N_CLAIMERS)]
+    t0 = time.perf_counter()
+    if mode == "threads":
+        results: list = [None] * N_CLAIMERS
+
+        def run(n: int) -> None:
+            results[n] = _claimer(*args[n])
+
+        threads = [threading.Thread(target=run, args=(n,)) for n in range(N_CLAIMERS)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    else:
+        connection.close()  # each forked process opens its own connection
+        with multiprocessing.get_context("fork").Pool(N_CLAIMERS) as pool:
+            results = pool.map(_in_process, args)
+    elapsed = time.perf_counter() - t0
+    total = sum(r[0] for r in results)
+    all_latencies = sorted(x for r in results for x in r[1])
+    errors = [e for r in results for e in r[2]]
+    print(
+        f"{N_CLAIMERS} claimers as {mode:9s} for {elapsed:.1f} s: {total:,} claims, each followed by its submit: "
+        f"{total / elapsed:,.0f} claims/s (goal 500); "
+        f"claim p50 {statistics.median(all_latencies) * 1000:.1f} ms, "
+        f"p95 {all_latencies[int(0.95 * len(all_latencies))] * 1000:.1f} ms; errors: {len(errors)}"
+    )
+    for error in errors[:5]:
+        print("  ", error)
+
+
 def main() -> None:
     if connection.vendor != "postgresql":
         print("skipped: needs PostgreSQL (set DATABASE_URL=postgres://...); SQLite serialises claims by design")
@@ -93,52 +157,14 @@ def main() -> None:
             f"per submit: {statements(submit_queries)} (+ BEGIN/COMMIT)"
         )
 
-        claims: list[int] = [0] * N_CLAIMERS
-        latencies: list[list[float]] = [[] for _ in range(N_CLAIMERS)]
-        errors: list[str] = []
-        stop = time.perf_counter() + SECONDS
-
-        def claimer(n: int) -> None:
-            mine = users[n::N_CLAIMERS]
-            rng = random.Random(n)
-            try:
-                while time.perf_counter() < stop:
-                    coach = mine[rng.randrange(len(mine))]
-                    t0 = time.perf_counter()
-                    assignment = next_assignment_for(coach, study)
-                    latencies[n].append(time.perf_counter() - t0)
-                    if assignment is None:
-                        continue
-                    with transaction.atomic():
-                        submit(coach, assignment.token, Answer(score=rng.randint(1, 5)))
-                    claims[n] += 1
-            except Exception as exc:
-                errors.append(f"{type(exc).__name__}: {exc}")
-            finally:
-                connection.close()
-
-        threads = [threading.Thread(target=claimer, args=(n,)) for n in range(N_CLAIMERS)]
-        t0 = time.perf_counter()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        elapsed = time.perf_counter() - t0
-        all_latencies = sorted(x for per in latencies for x in per)
-        total = sum(claims)
-        print(
-            f"{N_CLAIMERS} claimers for {elapsed:.1f} s: {total:,} claims+submits, "
-            f"{total / elapsed:,.0f} claims/s (goal 500), "
-            f"claim p50 {statistics.median(all_latencies) * 1000:.1f} ms, "
-            f"p95 {all_latencies[int(0.95 * len(all_latencies))] * 1000:.1f} ms"
-        )
+        # Claimers as threads of one process (the GIL shared) and as processes (gunicorn's workers are).
+        for mode in ("threads", "processes"):
+            _run_claimers(mode, study, users)
         over = Item.objects.filter(study=study, judgements_done__gt=3).count()
         from studies.models import Assignment
 
         done = Assignment.objects.filter(study=study, status="done").values_list("item_id", "coach_id")
         doubles = sum(1 for count in Counter(done).values() if count > 1)
-        print(f"over-assigned items: {over}; coaches judging an item twice: {doubles}; errors: {len(errors)}")
-        for error in errors[:5]:
-            print("  ", error)
+        print(f"after both runs: over-assigned items: {over}; coaches judging an item twice: {doubles}")
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
