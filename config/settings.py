@@ -179,6 +179,8 @@ for _prefix in VIDEO_ALLOWED_URL_PREFIXES:
 VIDEO_PROBE_TIMEOUT_S = env_int("VIDEO_PROBE_TIMEOUT_S", 60, minimum=1)
 EMBEDDING_ROOT = env_path("EMBEDDING_ROOT", VAR_DIR / "embeddings")
 INDEX_ROOT = env_path("INDEX_ROOT", VAR_DIR / "indexes")
+# Superseded index files and finished builds' shards are removed this long after (retrieval_backend/pruning.py).
+INDEX_PRUNE_GRACE_HOURS = env_int("INDEX_PRUNE_GRACE_HOURS", 24, minimum=1)
 TORCH_DEVICE = env_choice("TORCH_DEVICE", "auto", ("auto", "cpu", "cuda"))
 # FFmpeg threads per video decoder; 0 lets FFmpeg choose (one per core). A GPU worker running several
 # processes (GPU_WORKER_CONCURRENCY) decodes a clip per process, so 1 there: measured on 16 cores,
@@ -225,6 +227,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "release-expired-reservations": {"task": "studies.tasks.release_expired_reservations", "schedule": 60.0},
     "requeue-stalled-chunks": {"task": "retrieval_backend.tasks.requeue_stalled_chunks", "schedule": 300.0},
+    "prune-index-files": {"task": "retrieval_backend.tasks.prune_index_files", "schedule": 6 * 3600.0},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False

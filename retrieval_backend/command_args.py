@@ -65,6 +65,17 @@ def seconds(value: str) -> float:
     return number
 
 
+def hours(value: str) -> float:
+    """A finite number of hours, 0 or more (at most ten years)."""
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of hours, not {value!r}") from None
+    if not 0 <= number <= 87_600:
+        raise argparse.ArgumentTypeError(f"must be a number of hours from 0 to 87600, not {value}")
+    return number
+
+
 def path(value: str) -> Path:
     """A file or folder path; a NUL would make every file operation fail with an unhelpful error."""
     if "\x00" in value:

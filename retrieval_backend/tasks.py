@@ -77,3 +77,12 @@ def requeue_stalled_chunks() -> int:
     from retrieval_backend.jobs import requeue_stalled_chunks as requeue
 
     return requeue()
+
+
+@shared_task
+def prune_index_files() -> str:
+    """Beat, every six hours: superseded index files and finished builds' shards are removed (pruning.py)."""
+    from retrieval_backend.pruning import prune_index_files as prune
+
+    report = prune()
+    return f"removed {len(report.removed)} paths, {report.bytes_freed / 1e6:.1f} MB"

@@ -163,6 +163,9 @@ BAD_OPTIONS: list[tuple[str, list[str], str]] = [
     ("import_gallery", ["x.jsonl", "--probe", "maybe"], "invalid choice"),
     ("import_queries", ["x.jsonl", "--probe", ""], "invalid choice"),
     ("import_candidates", [], "the following arguments are required"),
+    ("prune_indexes", ["--grace-hours", "-1"], "--grace-hours: must be a number of hours from 0 to 87600"),
+    ("prune_indexes", ["--grace-hours", "nan"], "--grace-hours: must be a number of hours from 0 to 87600"),
+    ("prune_indexes", ["--grace-hours", "soon"], "--grace-hours: must be a number of hours, not 'soon'"),
 ]
 
 
