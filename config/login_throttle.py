@@ -42,7 +42,7 @@ class Refusal:
     message: str
 
 
-def _address(request: HttpRequest | None) -> str:
+def client_address(request: HttpRequest | None) -> str:
     if request is None:
         return ""
     meta = getattr(request, "META", {})
@@ -57,7 +57,7 @@ def _keys(request: HttpRequest | None, username: str | None) -> dict[str, tuple[
     if username:
         digest = hashlib.sha256(username.strip().casefold().encode()).hexdigest()
         keys[f"{_PREFIX}:name:{digest}"] = ("name", settings.LOGIN_FAILURES_PER_USERNAME)
-    address = _address(request)
+    address = client_address(request)
     if address:
         digest = hashlib.sha256(address.encode()).hexdigest()
         keys[f"{_PREFIX}:addr:{digest}"] = ("address", settings.LOGIN_FAILURES_PER_ADDRESS)

@@ -351,6 +351,10 @@ LOGIN_FAILURE_WINDOW_S = env_int("LOGIN_FAILURE_WINDOW_S", 15 * 60, minimum=1)
 # The request header holding the client's address; behind nginx, e.g. HTTP_X_REAL_IP (set by nginx, never
 # passed through from the client), else every visitor shares the proxy's address.
 LOGIN_CLIENT_ADDRESS_HEADER = env_str("LOGIN_CLIENT_ADDRESS_HEADER", "REMOTE_ADDR") or "REMOTE_ADDR"
+# Password-reset mails (config.reset_throttle): per address entered, and requests per client address.
+PASSWORD_RESETS_PER_EMAIL = env_int("PASSWORD_RESETS_PER_EMAIL", 3, minimum=1)
+PASSWORD_RESETS_PER_ADDRESS = env_int("PASSWORD_RESETS_PER_ADDRESS", 20, minimum=1)
+PASSWORD_RESET_WINDOW_S = env_int("PASSWORD_RESET_WINDOW_S", 3600, minimum=1)
 
 LOGGING = {
     "version": 1,

@@ -7,6 +7,7 @@ from django.contrib.auth.views import LoginView
 from django.urls import include, path
 
 from config.login_throttle import ThrottledAdminAuthenticationForm, ThrottledAuthenticationForm
+from config.reset_throttle import ThrottledPasswordResetView
 
 admin.site.site_header = "coachbench"
 admin.site.site_title = "coachbench"
@@ -22,6 +23,7 @@ handler404 = "config.api.errors.not_found"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/login/", LoginView.as_view(authentication_form=ThrottledAuthenticationForm), name="login"),
+    path("accounts/password_reset/", ThrottledPasswordResetView.as_view(), name="password_reset"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/", include("config.api.urls")),
     path("media/", include("retrieval_backend.urls")),

@@ -146,3 +146,31 @@ def test_asking_for_a_reset_does_not_reveal_who_has_an_account(client, ana):
     assert known.status_code == unknown.status_code == 302
     assert known["Location"] == unknown["Location"]
     assert len(mail.outbox) == 1
+
+
+def test_reset_mails_to_one_address_stop_after_the_limit_without_telling_a_stranger(client, ana, settings):
+    settings.PASSWORD_RESETS_PER_EMAIL = 3
+    for _ in range(5):
+        response = client.post(reverse("password_reset"), {"email": "ANA@example.org"})
+        # Every request gets the same answer, so the page says nothing about which addresses have accounts.
+        assert response.status_code == 302
+        assert response["Location"] == reverse("password_reset_done")
+    assert len(mail.outbox) == 3
+    assert {m.to[0] for m in mail.outbox} == {"ana@example.org"}
+
+
+def test_too_many_reset_requests_from_one_address_are_refused_with_the_wait(client, ana, settings):
+    settings.PASSWORD_RESETS_PER_ADDRESS = 4
+    for n in range(4):
+        response = client.post(reverse("password_reset"), {"email": f"nobody{n}@example.org"})
+        assert response.status_code == 302
+    refused = client.post(reverse("password_reset"), {"email": "ana@example.org"})
+    assert refused.status_code == 200
+    page = refused.content.decode()
+    assert "Too many password-reset requests from your network address. Wait 60 more minutes" in page
+    assert "ana@example.org" in page  # the form keeps what was typed
+    assert mail.outbox == []
+    # Another client is not held up by this one.
+    other = client.post(reverse("password_reset"), {"email": "ana@example.org"}, REMOTE_ADDR="203.0.113.9")
+    assert other.status_code == 302
+    assert len(mail.outbox) == 1
