@@ -109,6 +109,13 @@ def clear_username(username: str | None) -> None:
         cache.delete(key)
 
 
+def _is_demo_login(username: str | None, password: str | None) -> bool:
+    """The published password of seed_demo's accounts (refused when DEMO_LOGINS is off)."""
+    from studies.demo_accounts import COACHES, DEMO_PASSWORD, RESEARCHER
+
+    return password == DEMO_PASSWORD and (username or "").strip() in {RESEARCHER, *COACHES}
+
+
 class ThrottledModelBackend(ModelBackend):
     """Django's user/password check, refused outright while the name or the address is blocked."""
 
@@ -119,6 +126,8 @@ class ThrottledModelBackend(ModelBackend):
             username = kwargs.get(get_user_model().USERNAME_FIELD)
         if refusal(request, username) is not None:
             # authenticate() stops at PermissionDenied (no other backend tries) and reports a failed log-in.
+            raise PermissionDenied
+        if not settings.DEMO_LOGINS and _is_demo_login(username, password):
             raise PermissionDenied
         return super().authenticate(request, username=username, password=password, **kwargs)
 

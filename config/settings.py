@@ -351,6 +351,9 @@ LOGIN_FAILURE_WINDOW_S = env_int("LOGIN_FAILURE_WINDOW_S", 15 * 60, minimum=1)
 # The request header holding the client's address; behind nginx, e.g. HTTP_X_REAL_IP (set by nginx, never
 # passed through from the client), else every visitor shares the proxy's address.
 LOGIN_CLIENT_ADDRESS_HEADER = env_str("LOGIN_CLIENT_ADDRESS_HEADER", "REMOTE_ADDR") or "REMOTE_ADDR"
+# The demo accounts of seed_demo (make run) have a published password; with DEBUG off it is refused unless this
+# says otherwise, so a demo database copied to a server can't be logged into by anyone who read the README.
+DEMO_LOGINS = env_bool("DEMO_LOGINS", DEBUG)
 # Password-reset mails (config.reset_throttle): per address entered, and requests per client address.
 PASSWORD_RESETS_PER_EMAIL = env_int("PASSWORD_RESETS_PER_EMAIL", 3, minimum=1)
 PASSWORD_RESETS_PER_ADDRESS = env_int("PASSWORD_RESETS_PER_ADDRESS", 20, minimum=1)

@@ -174,3 +174,21 @@ def test_too_many_reset_requests_from_one_address_are_refused_with_the_wait(clie
     other = client.post(reverse("password_reset"), {"email": "ana@example.org"}, REMOTE_ADDR="203.0.113.9")
     assert other.status_code == 302
     assert len(mail.outbox) == 1
+
+
+def test_the_demo_password_is_refused_when_demo_logins_are_off(client, settings):
+    from studies.demo_accounts import COACHES, DEMO_PASSWORD
+
+    get_user_model().objects.create_user(COACHES[0], "c1@example.org", DEMO_PASSWORD)
+    settings.DEMO_LOGINS = True  # make run: DEBUG on, the README's logins work
+    assert client.login(username=COACHES[0], password=DEMO_PASSWORD)
+    client.logout()
+    settings.DEMO_LOGINS = False  # DEBUG off: a copied demo database is not an open door
+    response = client.post(reverse("login"), {"username": COACHES[0], "password": DEMO_PASSWORD})
+    assert response.status_code == 200
+    assert "_auth_user_id" not in client.session
+    # The account itself still works once it has a password of its own.
+    user = get_user_model().objects.get(username=COACHES[0])
+    user.set_password(PASSWORD)
+    user.save()
+    assert client.login(username=COACHES[0], password=PASSWORD)

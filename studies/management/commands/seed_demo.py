@@ -24,10 +24,8 @@ from retrieval_backend.demo.sports import SKILLS
 from retrieval_backend.methods import BackendNotFound, BackendParamsError, backend_class
 from retrieval_backend.models import Clip, MistakeQuery, RetrievalMethod, Sport
 from studies.demo import ensure_demo_coach_profiles, start_demo_study
+from studies.demo_accounts import COACHES, DEMO_PASSWORD, RESEARCHER
 
-DEMO_PASSWORD = "coachbench-demo"  # noqa: S105 - printed on purpose: a demo account on a local machine
-RESEARCHER = "researcher"
-COACHES = ("coach1", "coach2", "coach3")
 # Method name -> (backend, params). The visual method runs the training-free baseline:
 # the demo ships no model weights.
 DEMO_METHODS: dict[str, tuple[str, dict[str, Any]]] = {
