@@ -81,9 +81,10 @@ def runs_inline(size: int, request: ManifestRequest) -> bool:
     return not probing and size <= INLINE_MAX_BYTES
 
 
-def run_import(path: Path, request: ManifestRequest) -> tuple[ManifestImport, ImportResult]:
+def run_import(path: Path, request: ManifestRequest, on_check_progress=None) -> tuple[ManifestImport, ImportResult]:
     """Import the manifest at ``path`` as the command would; ``ImportFailed`` when nothing was imported."""
     options = ImportOptions(
+        on_check_progress=on_check_progress,
         probe=request.probe,
         skip_invalid=request.skip_invalid,
         probe_timeout_s=float(settings.VIDEO_PROBE_TIMEOUT_S),
@@ -188,8 +189,17 @@ def import_chunk(chunk: JobChunk) -> ChunkResult:
         skip_invalid=payload["skip_invalid"],
         base_dir=payload.get("base_dir"),
     )
+    lines = chunk.job.total if chunk.job_id else 0
+    checking = "checking and probing the videos" if request.probe == ProbeMode.SYNC else "checking"
+
+    def show_progress(line: int, read: int, size: int) -> None:
+        # The job's message, which the admin and GET /api/v1/jobs/ID/ show; `done` moves when the import ends.
+        Job.objects.filter(pk=chunk.job_id, status=Job.Status.RUNNING).update(
+            message=f"{checking}: line {line:,} of {lines:,} ({100 * read // max(size, 1)}% of the file)"
+        )
+
     try:
-        importer, result = run_import(path, request)
+        importer, result = run_import(path, request, on_check_progress=show_progress)
     except SoftTimeLimitExceeded:
         # Nothing was written (the write pass is one transaction); a rerun would hit the same limit.
         fail_job(
@@ -215,7 +225,12 @@ def import_chunk(chunk: JobChunk) -> ChunkResult:
         path.unlink(missing_ok=True)
         return ChunkResult()
     job = Job.objects.get(pk=chunk.job_id)
-    Job.objects.filter(pk=job.pk).update(params={**job.params, "result": result_body(importer, result)})
+    counts = ", ".join(f"{n:,} {what}" for what, n in result.counts.items() if n)
+    Job.objects.filter(pk=job.pk).update(
+        params={**job.params, "result": result_body(importer, result)},
+        message=f"imported: {counts or 'nothing new'}"
+        + (f"; {result.rejected:,} line(s) rejected" if result.rejected else ""),
+    )
     path.unlink(missing_ok=True)
     return ChunkResult(done=job.total, errors=_job_errors(importer.issues) if result.rejected else [])
 

@@ -10,7 +10,8 @@ transaction: all of it lands, or none of it does.
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TextIO, TypeVar
@@ -39,6 +40,12 @@ class ImportOptions:
     allowed_url_prefixes: list[str] = field(default_factory=list)
     batch_lines: int = DEFAULT_BATCH_LINES
     progress_file: TextIO | None = None
+    # Called (at most every PROGRESS_EVERY_S) while the manifest is checked, with (lines read, bytes read,
+    # file size): a worker's import job shows it, since checking with probe=sync can take hours at scale.
+    on_check_progress: Callable[[int, int, int], None] | None = None
+
+
+PROGRESS_EVERY_S = 2.0
 
 
 class ImportFailed(Exception):
@@ -166,8 +173,14 @@ class ManifestImport(abc.ABC, Generic[Entry]):
             disable=progress is None,
             leave=False,
         ) as bar:
+            read, reported = 0, time.monotonic()
+            report = self.options.on_check_progress if first_pass else None
             for line in read_lines(self.path):
                 bar.update(line.size)
+                read += line.size
+                if report is not None and time.monotonic() - reported >= PROGRESS_EVERY_S:
+                    report(line.number, read, size)
+                    reported = time.monotonic()
                 if line.blank:
                     continue
                 entry, issues = self.parse(line)

@@ -445,3 +445,33 @@ def test_a_queued_import_is_run_by_a_real_worker(transactional_db, api, research
     assert status["result"]["counts"]["clips new"] == 2
     assert Video.objects.get(external_id="yt:w").probe_status == "ok"
     assert not list(upload_root().iterdir())
+
+
+def test_a_job_import_shows_how_far_checking_has_got(api, researcher, video_file, make_video, monkeypatch):
+    from retrieval_backend.importing import importer as importer_module
+    from retrieval_backend.importing.gallery import GalleryImport
+
+    monkeypatch.setattr(importer_module, "PROGRESS_EVERY_S", 0.0)
+    other = make_video("videos/other.mp4", seconds=1, width=64, height=48)
+    third = make_video("videos/third.mp4", seconds=1, width=80, height=48)
+    body = jsonl(
+        gallery_line(video_file, clip("p-1")), gallery_line(other, clip("p-2")), gallery_line(third, clip("p-3"))
+    )
+    job = Job.objects.get(pk=post_manifest(api(researcher), "/api/v1/gallery/import/", body, probe="sync").json()["id"])
+    seen: list[str] = []
+    check_batch = GalleryImport.check_batch
+
+    def check_and_look(self, entries):
+        # What a researcher polling the job sees while a batch is being checked and probed.
+        seen.append(api(researcher).get(f"/api/v1/jobs/{job.pk}/").json()["message"])
+        return check_batch(self, entries)
+
+    monkeypatch.setattr(GalleryImport, "check_batch", check_and_look)
+    monkeypatch.setattr(importer_module, "DEFAULT_BATCH_LINES", 1)
+    assert import_manifest_chunk(job.chunks.get().pk) == "done"
+    assert seen[-1].startswith("checking and probing the videos: line 3 of 3 (")
+    assert all(message.startswith("checking and probing the videos: line ") for message in seen[1:])
+    final = api(researcher).get(f"/api/v1/jobs/{job.pk}/").json()
+    assert (final["status"], final["done"], final["percent"]) == ("done", 3, 100), (final["message"], final["errors"])
+    assert final["message"].startswith("imported: ")
+    assert "3 clips new" in final["message"]
