@@ -192,7 +192,7 @@ TEXT_MODEL_PATH = env_str("TEXT_MODEL_PATH", "") or ""
 # --- Celery -------------------------------------------------------------------
 
 BROKER_DIR = VAR_DIR / "broker"
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or "filesystem://"
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or "filesystem://localhost/"  # a host keeps kombu from warning
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # One folder in and out, so the web process and the worker share a queue.
     # kombu does not create these folders itself.
