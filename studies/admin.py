@@ -364,4 +364,4 @@ class AssignmentAdmin(ManagedStudyRowsAdmin):
 class ParticipationAdmin(ManagedStudyRowsAdmin):
     list_display = ["coach", "study", "eligible", "done_count", "joined"]
     list_filter = [STUDY_FILTER, "eligible"]
-    raw_id_fields = ["coach", "current", "last_query"]
+    raw_id_fields = ["coach", "current", "upcoming", "last_query"]

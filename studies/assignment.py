@@ -12,6 +12,16 @@ On SQLite every transaction is ``IMMEDIATE`` (see settings), so claims serialise
 A claim costs a constant number of queries whatever the study's size: lock the
 coach's participation row, claim an item, insert the assignment, update the
 participation.
+
+Look-ahead: while a coach judges the item they hold, the task page asks
+(``reserve_upcoming``) for the item after it to be reserved too, with the same
+claim (so it counts in the item's load and avoids the current item's query), as
+an ``upcoming`` assignment that can't be answered yet; the page loads its clips
+meanwhile. When the coach moves on, ``next_assignment_for`` hands that
+reservation over if it is still theirs and valid, and claims afresh otherwise. It
+expires like any reservation, and is never taken beyond the coach's quota; given
+back before the coach reached it, it is deleted rather than kept as released, so
+the item may still come to that coach later.
 """
 
 from __future__ import annotations
@@ -22,7 +32,7 @@ from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
-from django.db.models import Case, F, QuerySet, Value, When
+from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from studies.models import Assignment, CoachProfile, Item, Participation, Study
@@ -67,14 +77,29 @@ def is_eligible(study: Study, coach: AbstractBaseUser) -> bool:
 
 
 def _participation(study: Study, coach: AbstractBaseUser) -> Participation:
-    """Lock (or create) the coach's participation row; eligibility is decided once, when they join."""
-    rows = Participation.objects.select_for_update(of=("self",)).select_related("current")
+    """Lock (or create) the coach's participation row; eligibility is decided once, when they join.
+
+    Its two reservations come along, and the look-ahead's query, in the same query.
+    """
+    rows = (
+        Participation.objects.select_for_update(of=("self",))
+        .select_related("current", "upcoming")
+        .annotate(upcoming_query_id=F("upcoming__item__query_id"))
+    )
     participation = rows.filter(study=study, coach=coach).first()
     if participation is None:
         participation, _ = Participation.objects.get_or_create(
             study=study, coach=coach, defaults={"eligible": is_eligible(study, coach)}
         )
+        participation.upcoming_query_id = None
     return participation
+
+
+def _quota_left(study: Study, participation: Participation) -> int | None:
+    """Items the coach may still judge in ``study``; None when the study sets no quota."""
+    if study.quota_per_coach is None:
+        return None
+    return study.quota_per_coach - participation.done_count
 
 
 def _claim_sql() -> str:
@@ -110,7 +135,9 @@ def next_assignment_for(coach: AbstractBaseUser, study: Study, *, now: datetime 
     """Reserve the next item for ``coach`` (or return the one they hold); ``None`` when nothing is left for them.
 
     Order: fewest judgements plus live reservations first, then the study's seeded
-    order; never the same query twice in a row when another is available.
+    order; never the same query twice in a row when another is available. The
+    look-ahead reserved for the coach (``reserve_upcoming``) is handed over first
+    while it is still valid.
     """
     if study.status != Study.Status.LIVE:
         raise StudyNotOpen("This study is not open for judging right now.")
@@ -125,8 +152,19 @@ def next_assignment_for(coach: AbstractBaseUser, study: Study, *, now: datetime 
                 return current
             # Their own reservation ran out: give it back before taking another.
             _release(current)
-        if study.quota_per_coach is not None and participation.done_count >= study.quota_per_coach:
+        upcoming = participation.upcoming
+        if upcoming is not None and (upcoming.status != Assignment.Status.UPCOMING or upcoming.expires <= now):
+            _release(upcoming)  # it ran out (or was given back already): only the pointer is left to clear
+            upcoming = None
+        left = _quota_left(study, participation)
+        if left is not None and left <= 0:
+            if upcoming is not None:
+                _release(upcoming)
             raise QuotaReached(f"You have judged your {study.quota_per_coach} items for this study. Thank you!")
+        if upcoming is not None:
+            handed = _hand_over(study, participation, upcoming, now)
+            if handed is not None:
+                return handed
         claimed = _claim_item(study, coach.pk, participation.last_query_id)
         if claimed is None and participation.last_query_id is not None:
             # Only the last query's items are left: better the same query again than nothing.
@@ -141,6 +179,87 @@ def next_assignment_for(coach: AbstractBaseUser, study: Study, *, now: datetime 
             expires=now + timedelta(minutes=study.reservation_minutes),
         )
         Participation.objects.filter(pk=participation.pk).update(current=assignment, last_query_id=query_id)
+    return assignment
+
+
+def _hand_over(study: Study, participation: Participation, upcoming: Assignment, now: datetime) -> Assignment | None:
+    """Make the look-ahead the coach's current reservation, from now on and for a full reservation time.
+
+    A look-ahead on the last query (taken when nothing else was left) gives way to an
+    item of another query that has come free since. None when it was released meanwhile.
+    """
+    query_id = participation.upcoming_query_id
+    if query_id is not None and query_id == participation.last_query_id:
+        other = _claim_item(study, participation.coach_id, participation.last_query_id)
+        if other is not None:
+            _release(upcoming)
+            item_id, query_id = other
+            assignment = Assignment.objects.create(
+                item_id=item_id,
+                coach_id=participation.coach_id,
+                study=study,
+                expires=now + timedelta(minutes=study.reservation_minutes),
+            )
+            Participation.objects.filter(pk=participation.pk).update(current=assignment, last_query_id=query_id)
+            return assignment
+    expires = now + timedelta(minutes=study.reservation_minutes)
+    # Reserved from now: the judgement's server time counts from when the coach was shown the item.
+    promoted = Assignment.objects.filter(pk=upcoming.pk, status=Assignment.Status.UPCOMING).update(
+        status=Assignment.Status.RESERVED, reserved=now, expires=expires
+    )
+    if promoted != 1:
+        return None
+    Participation.objects.filter(pk=participation.pk).update(current=upcoming, upcoming=None, last_query_id=query_id)
+    upcoming.status, upcoming.reserved, upcoming.expires = Assignment.Status.RESERVED, now, expires
+    return upcoming
+
+
+def reserve_upcoming(
+    coach: AbstractBaseUser, study: Study, current_token: str, *, now: datetime | None = None
+) -> Assignment | None:
+    """Reserve the item after the one the coach holds (``current_token``), so its clips can load meanwhile.
+
+    Returns the look-ahead (the same one when asked again), or None when there is none
+    to take: the coach no longer holds ``current_token``, the study isn't live, the
+    quota leaves room for the current item only, or no other item is open. Claimed
+    like any item: it counts in the item's load, avoids the current item's query
+    when another is available, and expires after the study's reservation time.
+    """
+    if study.status != Study.Status.LIVE:
+        return None
+    now = now or timezone.now()
+    with transaction.atomic():
+        participation = _participation(study, coach)
+        current = participation.current
+        if (
+            not participation.eligible
+            or current is None
+            or current.token != current_token
+            or current.status != Assignment.Status.RESERVED
+            or current.expires <= now
+        ):
+            return None
+        upcoming = participation.upcoming
+        if upcoming is not None:
+            if upcoming.status == Assignment.Status.UPCOMING and upcoming.expires > now:
+                return upcoming
+            _release(upcoming)
+        left = _quota_left(study, participation)
+        if left is not None and left < 2:  # the current item takes the last place
+            return None
+        claimed = _claim_item(study, coach.pk, participation.last_query_id)
+        if claimed is None and participation.last_query_id is not None:
+            claimed = _claim_item(study, coach.pk, None)
+        if claimed is None:
+            return None
+        assignment = Assignment.objects.create(
+            item_id=claimed[0],
+            coach=coach,
+            study=study,
+            status=Assignment.Status.UPCOMING,
+            expires=now + timedelta(minutes=study.reservation_minutes),
+        )
+        Participation.objects.filter(pk=participation.pk).update(upcoming=assignment)
     return assignment
 
 
@@ -175,6 +294,7 @@ def complete_assignment(assignment: Assignment, *, now: datetime | None = None) 
     """
     if assignment.status == Assignment.Status.DONE:
         return Completion(assignment, created=False)
+    _refuse_upcoming(assignment)
     if assignment.status == Assignment.Status.RESERVED:
         Item.objects.filter(pk=assignment.item_id).update(judgements_done=F("judgements_done") + 1)
     else:
@@ -197,12 +317,18 @@ def flag_assignment(assignment: Assignment, *, now: datetime | None = None) -> C
     """
     if assignment.status == Assignment.Status.DONE:
         return Completion(assignment, created=False)
+    _refuse_upcoming(assignment)
     if assignment.status == Assignment.Status.RESERVED:
         Item.objects.filter(pk=assignment.item_id).update(load=F("load") - 1, flagged=F("flagged") + 1)
     else:
         Item.objects.filter(pk=assignment.item_id).update(flagged=F("flagged") + 1)
     _mark_done(assignment, now or timezone.now(), counts=False)
     return Completion(assignment, created=True)
+
+
+def _refuse_upcoming(assignment: Assignment) -> None:
+    if assignment.status == Assignment.Status.UPCOMING:
+        raise ReservationLost("This item is not open to you yet: finish the one you hold first.")
 
 
 def _mark_done(assignment: Assignment, now: datetime, *, counts: bool) -> None:
@@ -216,40 +342,70 @@ def _mark_done(assignment: Assignment, now: datetime, *, counts: bool) -> None:
 
 
 def release_assignment(assignment: Assignment) -> bool:
-    """Give a reserved item back to the pool now (the coach skipped it, or flagged it)."""
+    """Give a reserved item (or a look-ahead) back to the pool now (the coach skipped it, or flagged it)."""
     with transaction.atomic():
         return _release(assignment)
 
 
 def _release(assignment: Assignment) -> bool:
+    """Give a live reservation back to the pool and clear the participation's pointer to it.
+
+    A reservation the coach was shown stays, released (they may still send a late
+    answer); a look-ahead they never reached is deleted, as if never taken, so the
+    item may come to them again. The caller holds the coach's participation lock
+    (or, in ``release_expired``, the assignment's row lock), so a look-ahead can't
+    be handed over between the two statements.
+    """
     released = Assignment.objects.filter(pk=assignment.pk, status=Assignment.Status.RESERVED).update(
         status=Assignment.Status.RELEASED
     )
-    if released != 1:
-        return False
-    Item.objects.filter(pk=assignment.item_id).update(load=F("load") - 1)
-    Participation.objects.filter(current=assignment).update(current=None)
-    return True
+    _forget([assignment.pk])
+    if not released:
+        released = _drop_upcoming([assignment.pk])
+    if released:
+        Item.objects.filter(pk=assignment.item_id).update(load=F("load") - 1)
+    return released == 1
+
+
+def _drop_upcoming(assignment_ids: list[int]) -> int:
+    """Delete these look-aheads (those still ``upcoming``); returns how many."""
+    _, deleted = Assignment.objects.filter(pk__in=assignment_ids, status=Assignment.Status.UPCOMING).delete()
+    return deleted.get(Assignment._meta.label, 0)
+
+
+def _forget(assignment_ids: list[int]) -> None:
+    """Clear participations' pointers to these (released) assignments, current or look-ahead, in one UPDATE."""
+    Participation.objects.filter(Q(current_id__in=assignment_ids) | Q(upcoming_id__in=assignment_ids)).update(
+        current=Case(When(current_id__in=assignment_ids, then=Value(None)), default=F("current")),
+        upcoming=Case(When(upcoming_id__in=assignment_ids, then=Value(None)), default=F("upcoming")),
+    )
 
 
 def release_expired(*, now: datetime | None = None, batch: int = 1000) -> int:
-    """Return abandoned reservations to the pool; run every minute by Celery beat. Returns how many."""
+    """Return abandoned reservations, look-aheads too, to the pool; run every minute by Celery beat.
+
+    Returns how many.
+    """
     now = now or timezone.now()
     released = 0
     while True:
         with transaction.atomic():
             rows = list(
                 Assignment.objects.select_for_update(skip_locked=True)
-                .filter(status=Assignment.Status.RESERVED, expires__lt=now)
+                .filter(status__in=Assignment.LIVE, expires__lt=now)
                 .values_list("pk", "item_id")[:batch]
             )
             if not rows:
                 return released
-            Assignment.objects.filter(pk__in=[pk for pk, _ in rows]).update(status=Assignment.Status.RELEASED)
+            ids = [pk for pk, _ in rows]
+            _forget(ids)
+            Assignment.objects.filter(pk__in=ids, status=Assignment.Status.RESERVED).update(
+                status=Assignment.Status.RELEASED
+            )
+            _drop_upcoming(ids)
             by_count: dict[int, list[int]] = {}
             for item_id, count in Counter(item_id for _, item_id in rows).items():
                 by_count.setdefault(count, []).append(item_id)
             for count, item_ids in by_count.items():
                 Item.objects.filter(pk__in=item_ids).update(load=F("load") - count)
-            Participation.objects.filter(current_id__in=[pk for pk, _ in rows]).update(current=None)
             released += len(rows)

@@ -231,12 +231,21 @@ class GoldCheck(models.Model):
 
 
 class Assignment(models.Model):
-    """An item reserved for one coach, then done, or released back to the pool."""
+    """An item reserved for one coach, then done, or released back to the pool.
+
+    ``upcoming`` is a look-ahead: the item after the one the coach holds, reserved so
+    the page can load its clips ahead; it becomes ``reserved`` when the coach moves on
+    to it, and can't be answered before. Both count in ``Item.load`` and both expire.
+    """
 
     class Status(models.TextChoices):
         RESERVED = "reserved", "reserved"
+        UPCOMING = "upcoming", "reserved next (look-ahead)"
         DONE = "done", "done"
         RELEASED = "released", "released"
+
+    # The statuses that hold a place on the item (counted in its load) until they expire.
+    LIVE = (Status.RESERVED, Status.UPCOMING)
 
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="assignments")
     coach = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignments")
@@ -262,7 +271,7 @@ class Assignment(models.Model):
 
 
 class Participation(models.Model):
-    """A coach's standing in one study: eligibility, progress, and the item they hold now.
+    """A coach's standing in one study: eligibility, progress, the item they hold now and the one after.
 
     Claims lock this row first, so one coach's double click can't reserve two items.
     """
@@ -272,6 +281,8 @@ class Participation(models.Model):
     eligible = models.BooleanField(default=True)
     done_count = models.PositiveIntegerField(default=0)
     current = models.ForeignKey(Assignment, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # The look-ahead reservation (status ``upcoming``) whose clips the task page loads while ``current`` is judged.
+    upcoming = models.ForeignKey(Assignment, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     last_query = models.ForeignKey(MistakeQuery, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     joined = models.DateTimeField(auto_now_add=True)
 
