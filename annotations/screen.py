@@ -38,7 +38,11 @@ class Segment:
 
 
 def sides_of(item: Item) -> tuple[str, ...]:
-    return PAIRWISE_SIDES if item.kind == Item.Kind.PAIRWISE else LIKERT_SIDES
+    return sides_of_kind(item.kind)
+
+
+def sides_of_kind(kind: str) -> tuple[str, ...]:
+    return PAIRWISE_SIDES if kind == Item.Kind.PAIRWISE else LIKERT_SIDES
 
 
 def stored_key(item: Item, side: str) -> str:

@@ -14,6 +14,7 @@ urlpatterns = [
     path("studies/<slug:slug>/continue/", studies.continue_study, name="continue"),
     path("studies/<slug:slug>/done/", studies.done, name="done"),
     re_path(rf"^task/{TOKEN}/$", task.task, name="task"),
+    re_path(rf"^task/{TOKEN}/ahead/$", task.look_ahead, name="look_ahead"),
     re_path(rf"^task/{TOKEN}/(?P<side>query|left|right|clip)\.mp4$", task_video.task_video, name="task_video"),
     path("history/", history.history, name="history"),
     re_path(rf"^history/{TOKEN}/$", history.revise_answer, name="revise"),

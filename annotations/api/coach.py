@@ -88,7 +88,11 @@ class OptionSerializer(serializers.Serializer):
 class TaskSerializer(serializers.Serializer):
     token = serializers.CharField(help_text="Names this reservation; submit answers to it.")
     study = serializers.CharField(help_text="The study's slug.")
-    status = serializers.ChoiceField(choices=Assignment.Status.choices)
+    status = serializers.ChoiceField(
+        choices=Assignment.Status.choices,
+        help_text="reserved: yours to answer now; upcoming: reserved as your next item (the web page loads its "
+        "videos ahead), answerable once `next` hands it to you; done; released.",
+    )
     expires = serializers.DateTimeField(help_text="The reservation is given back to the pool after this.")
     kind = serializers.ChoiceField(choices=Item.Kind.choices)
     question = serializers.CharField()

@@ -4,6 +4,11 @@ With htmx the form posts in the background and the answer is the next task's
 markup (``HX-Push-Url`` keeps the address bar on the item shown); without
 JavaScript the form posts and the browser is redirected (POST, redirect, GET).
 Both paths run the same code below; only the last step differs.
+
+Once the item's clips can play, the page posts to ``look_ahead``, which reserves
+the item after it (``studies.assignment.reserve_upcoming``) and answers with
+hidden, preloading players of its clips; when the submit's answer is that item,
+the page moves those players into it, so its videos start at once.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from django.db.models import OuterRef, Subquery
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from annotations import breaks
 from annotations.judging import Answer, JudgementError, submit
@@ -24,14 +29,15 @@ from annotations.screen import (
     assignment_screen_rows,
     attach_clips,
     load_screen,
+    sides_of_kind,
     unwatched_sides,
     watch_by_stored_key,
 )
 from annotations.standing import progress_for
 from annotations.views.screen_context import screen_context
 from annotations.views.studies import render_done, wants_fragment
-from studies.assignment import AssignmentError, next_assignment_for
-from studies.models import Assignment, Participation, Study
+from studies.assignment import AssignmentError, next_assignment_for, reserve_upcoming
+from studies.models import Assignment, Item, Participation, Study
 
 # Studies whose answers judging.submit still records.
 ANSWERABLE = (Study.Status.LIVE, Study.Status.PAUSED)
@@ -95,10 +101,34 @@ def render_task(
             "break_due": streak.due(study),
             "error": error,
             "just_saved": just_saved,
+            # Only an item the coach can answer now looks ahead to the next one.
+            "look_ahead_url": reverse("coach:look_ahead", kwargs={"token": assignment.token})
+            if study.status == Study.Status.LIVE and assignment.status == Assignment.Status.RESERVED
+            else "",
         }
     )
     template = "annotations/task.html#task-panel" if wants_fragment(request) else "annotations/task.html"
     return render(request, template, context, status=status)
+
+
+@login_required
+@require_POST
+def look_ahead(request: HttpRequest, token: str) -> HttpResponse:
+    """Reserve the item after ``token`` for its coach and answer with its clips, hidden, to preload.
+
+    204 when there is nothing to look ahead to (no other item, the quota, a stale
+    page). Asking again returns the same reservation. Like the task page, the
+    markup names the clips only by the look-ahead's token and screen side.
+    """
+    held = Assignment.objects.select_related("study").filter(token=token, coach=request.user).first()
+    if held is None:
+        raise Http404("No such item is reserved for you.")
+    upcoming = reserve_upcoming(request.user, held.study, token)
+    if upcoming is None:
+        return HttpResponse(status=204)
+    kind = Item.objects.filter(pk=upcoming.item_id).values_list("kind", flat=True).get()
+    urls = [reverse("coach:task_video", kwargs={"token": upcoming.token, "side": side}) for side in sides_of_kind(kind)]
+    return render(request, "annotations/_preload.html", {"urls": urls})
 
 
 def _submit(request: HttpRequest, assignment: Assignment) -> HttpResponse:

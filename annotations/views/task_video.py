@@ -5,7 +5,8 @@ assignment and a place on the screen, never a clip, and they answer only the
 coach who holds the assignment, signed in by session (the page) or by an API
 token (a mobile client); anyone else, signed in or not, gets the same 404 as
 for a token that never existed. Answered assignments keep playing, so
-the coach can watch again while revising an answer.
+the coach can watch again while revising an answer, and so do look-ahead
+reservations, whose clips the task page loads before the coach gets there.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def task_video(request: HttpRequest, token: str, side: str) -> HttpResponseBase:
     if coach is None:
         raise Http404("No such video.")
     assignment = load_screen(
-        assignment_screen_rows().filter(status__in=(Assignment.Status.RESERVED, Assignment.Status.DONE)),
+        assignment_screen_rows().filter(status__in=(*Assignment.LIVE, Assignment.Status.DONE)),
         token=token,
         coach=coach,
     )

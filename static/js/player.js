@@ -8,6 +8,7 @@
  *
  * Without JavaScript the videos keep the browser's own controls and the form
  * posts as a plain form; this file only adds to that.
+ * The next item's clips load while this one is judged, and its players take them over.
  */
 (function () {
   "use strict";
@@ -252,6 +253,47 @@
     }
     this.setActive(this.active);
     this.update();
+    this.lookAhead();
+  }
+
+  // Once this item's clips can play, reserve the next item; its clips preload in the hidden #preload.
+  Task.prototype.lookAhead = function () {
+    var url = this.root.dataset.lookAhead, box = document.getElementById("preload"), root = this.root;
+    var videos = this.players.map(function (p) { return p.video; });
+    var go = function () {
+      if (box.dataset.after === url || !root.isConnected) return;
+      box.dataset.after = url;
+      box.querySelectorAll("video").forEach(unload);
+      window.htmx.ajax("POST", url, { source: box, target: box, swap: "innerHTML" });
+    };
+    var check = function () {
+      if (videos.every(function (v) { return v.readyState > 3; })) go();
+    };
+    if (!url || !box || !window.htmx) return;
+    videos.forEach(function (v) { v.addEventListener("canplaythrough", check); });
+    setTimeout(go, 4000);
+    check();
+  };
+
+  function unload(video) {
+    video.removeAttribute("src");
+    video.load();
+  }
+
+  // After a swap, the new item's players take over the videos preloaded for them; the others stop loading.
+  function adopt(event) {
+    var box = document.getElementById("preload"), root = document.querySelector("[data-task]");
+    if (!box || event.detail.target === box || (root && root.dataset.lookAhead === box.dataset.after)) return;
+    box.querySelectorAll("video").forEach(function (kept) {
+      var fresh = root && root.querySelector("video[src='" + kept.getAttribute("src") + "']");
+      if (!fresh) return unload(kept);
+      Array.prototype.forEach.call(fresh.attributes, function (a) { kept.setAttribute(a.name, a.value); });
+      fresh.replaceWith(kept);
+      unload(fresh);
+      if (kept.autoplay) kept.play().catch(function () {});
+    });
+    box.textContent = "";
+    delete box.dataset.after;
   }
 
   /* A submit the server could not take (503 while its database restarts, a 500) or that never reached it
@@ -403,6 +445,9 @@
       return current && current.root.isConnected ? current : null;
     },
   };
+
+  // In the swap's own task: before the new markup's videos start loading, and before init.
+  document.addEventListener("htmx:afterSwap", adopt);
 
   if (window.htmx) window.htmx.onLoad(init);
   else document.addEventListener("DOMContentLoaded", function () {

@@ -6,6 +6,10 @@ JavaScript including htmx). Requests go through Django's full stack (sessions,
 CSRF, auth, htmx middleware) in-process with the test client; no network, no
 video bytes. Works on SQLite and PostgreSQL, in a scratch database created
 next to the configured one and dropped afterwards.
+
+Each submit follows a look-ahead, as in the browser (the page reserves the next
+item once its clips can play), so the submit hands that reservation over; the
+look-ahead request itself is timed on its own line.
 """
 
 from __future__ import annotations
@@ -114,6 +118,7 @@ class Bench:
             self.pages.append(client.get(url).content.decode())  # warm: templates, the open-items count
         self.page_times: list[float] = []
         self.submit_times: list[float] = []
+        self.ahead_times: list[float] = []
         self.next_coach = 0
 
     def view_pages(self, n: int) -> None:
@@ -129,22 +134,32 @@ class Bench:
         for _ in range(n):
             k = 1 + self.next_coach % (len(self.clients) - 1)
             self.next_coach += 1
+            self.look_ahead(k)
             t0 = time.perf_counter()
             response = self.clients[k].post(self.urls[k], _answer_for(self.pages[k]), **HTMX)
             self.submit_times.append(time.perf_counter() - t0)
             assert response.status_code == 200, response.content[:300]
             self.urls[k], self.pages[k] = response["HX-Push-Url"], response.content.decode()
 
-    def count_queries(self) -> tuple[int, int, bytes]:
+    def look_ahead(self, k: int) -> None:
+        """What the page does once the item's clips can play: reserve the next item, get its clips' URLs."""
+        t0 = time.perf_counter()
+        response = self.clients[k].post(self.urls[k].rstrip("/") + "/ahead/", **HTMX)
+        self.ahead_times.append(time.perf_counter() - t0)
+        assert response.status_code == 200, response.status_code
+
+    def count_queries(self) -> tuple[int, int, int, bytes]:
         # Refresh the open-items count first (cached a minute), so both sizes are counted in the steady state.
         self.clients[0].get(self.urls[0])
         with CaptureQueriesContext(connection) as page_queries:
             page = self.clients[0].get(self.urls[0])
         k = 1
+        with CaptureQueriesContext(connection) as ahead_queries:
+            self.clients[k].post(self.urls[k].rstrip("/") + "/ahead/", **HTMX)
         with CaptureQueriesContext(connection) as submit_queries:
             response = self.clients[k].post(self.urls[k], _answer_for(self.pages[k]), **HTMX)
         self.urls[k], self.pages[k] = response["HX-Push-Url"], response.content.decode()
-        return len(page_queries), len(submit_queries), page.content
+        return len(page_queries), len(ahead_queries), len(submit_queries), page.content
 
 
 def _static_bytes(paths: list[str]) -> tuple[int, int]:
@@ -198,9 +213,10 @@ def main() -> None:
                 bench.submit(SUBMITS // ROUNDS)
         html = b""
         for n_items, bench in benches.items():
-            page_queries, submit_queries, html = bench.count_queries()
+            page_queries, ahead_queries, submit_queries, html = bench.count_queries()
             print(f"\n{n_items:,} items:")
             print(f"  task page (GET, full page):     {_percentiles(bench.page_times)}  {page_queries} SQL queries")
+            print(f"  look-ahead (htmx POST, claims): {_percentiles(bench.ahead_times)}  {ahead_queries} SQL queries")
             print(f"  submit (htmx POST + next task): {_percentiles(bench.submit_times)}  {submit_queries} SQL queries")
         static = ["css/coachbench.css", "js/player.js", "js/shortcuts.js", "django_htmx/htmx-2.min.js"]
         raw, zipped = _static_bytes(static)
