@@ -67,12 +67,61 @@ def design_problems(study: Study) -> list[str]:
                     f"Method {name} has no candidates for {missing} of {n_queries} queries "
                     f"(e.g. {', '.join(examples)}): run generate_candidates --methods {name}."
                 )
+        problems += _shallow_candidates(study, queries, n_queries, methods)
+    problems += _gold_problems(study)
     n_coaches = eligible_coaches(study).count()
     if n_coaches < study.raters_per_item:
         problems.append(
             f"Each item needs {study.raters_per_item} raters but only {n_coaches} coach(es) are eligible: "
             "invite coaches, widen the eligibility, or lower the raters per item."
         )
+    return problems
+
+
+def _shallow_candidates(study: Study, queries, n_queries: int, methods: dict[int, str]) -> list[str]:
+    """Candidate sets asked for fewer clips than the study's depth: ranks past theirs would silently be missing."""
+    shallow = dict(
+        CandidateSet.objects.filter(query__in=queries, method_id__in=methods, k__lt=study.depth_k)
+        .values("method_id")
+        .annotate(n=Count("id"))
+        .values_list("method_id", "n")
+    )
+    return [
+        f"Method {methods[method_id]} has candidate sets shallower than the study's depth {study.depth_k} for "
+        f"{n} of {n_queries} queries: run generate_candidates --methods {methods[method_id]} --k {study.depth_k}, "
+        "or lower the depth."
+        for method_id, n in sorted(shallow.items(), key=lambda kv: methods[kv[0]])
+    ]
+
+
+def _gold_problems(study: Study) -> list[str]:
+    """Gold checks that can't make a sound item for this study, and a gold rate with nothing to draw from."""
+    problems: list[str] = []
+    checks = list(study.gold_checks.select_related("query").order_by("pk"))
+    if study.gold_rate > 0 and not checks:
+        problems.append(
+            f"The gold rate is {study.gold_rate:.0%} but the study has no gold checks: add some, or set the rate to 0."
+        )
+    for number, check in enumerate(checks, start=1):
+        name = f"Gold check {number} (query {check.query.external_id})"
+        if check.kind == Item.Kind.PAIRWISE:
+            if not study.has_pairwise:
+                problems.append(f"{name} is pairwise but the study asks for Likert ratings only: make it Likert.")
+            if check.unrelated_clip_id is None:
+                problems.append(f"{name} is pairwise but has no unrelated clip to set against the helpful one.")
+            elif check.unrelated_clip_id == check.helpful_clip_id:
+                problems.append(f"{name} sets the helpful clip against itself: choose a different unrelated clip.")
+        else:
+            if not study.has_likert:
+                problems.append(f"{name} is Likert but the study asks for pairwise choices only: make it pairwise.")
+            low, high = check.min_score, check.max_score
+            if low is None or high is None:
+                problems.append(f"{name} needs the range of acceptable scores: set both its minimum and maximum.")
+            elif not study.scale_min <= low <= high <= study.scale_max:
+                problems.append(
+                    f"{name} accepts scores {low} to {high}, which is not a range within the study's scale "
+                    f"{study.scale_min} to {study.scale_max}."
+                )
     return problems
 
 

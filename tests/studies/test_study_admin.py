@@ -42,6 +42,45 @@ def test_missing_candidates_are_named_with_the_command_to_run(study, gallery):
     ]
 
 
+def test_candidate_sets_shallower_than_the_depth_are_named(study, gallery):
+    _, _, queries, (alpha, _) = gallery
+    alpha.candidate_sets.filter(query__in=queries[:2]).update(k=3)
+    assert design_problems(study) == [
+        f"Method alpha has candidate sets shallower than the study's depth 5 for 2 of {len(queries)} queries: "
+        "run generate_candidates --methods alpha --k 5, or lower the depth."
+    ]
+
+
+def test_gold_checks_that_cannot_make_a_sound_item_are_named(study, gallery):
+    _, clips, queries, _ = gallery
+    query = queries[0]
+    study.gold_rate = 0.1
+    study.save()
+    assert design_problems(study) == [
+        "The gold rate is 10% but the study has no gold checks: add some, or set the rate to 0."
+    ]
+    gold = study.gold_checks
+    gold.create(kind="pairwise", query=query, helpful_clip=clips[0])
+    gold.create(kind="pairwise", query=query, helpful_clip=clips[0], unrelated_clip=clips[0])
+    gold.create(kind="likert", query=query, helpful_clip=clips[0], min_score=4)
+    gold.create(kind="likert", query=query, helpful_clip=clips[0], min_score=4, max_score=9)
+    gold.create(kind="likert", query=query, helpful_clip=clips[0], min_score=4, max_score=5)  # sound
+    name = f"(query {query.external_id})"
+    assert design_problems(study) == [
+        f"Gold check 1 {name} is pairwise but has no unrelated clip to set against the helpful one.",
+        f"Gold check 2 {name} sets the helpful clip against itself: choose a different unrelated clip.",
+        f"Gold check 3 {name} needs the range of acceptable scores: set both its minimum and maximum.",
+        f"Gold check 4 {name} accepts scores 4 to 9, which is not a range within the study's scale 1 to 5.",
+    ]
+    study.kinds = "likert"
+    study.save()
+    assert f"Gold check 1 {name} is pairwise but the study asks for Likert ratings only: make it Likert." in (
+        design_problems(study)
+    )
+    with pytest.raises(LifecycleError, match="Gold check 2"):
+        start_build(study)
+
+
 def test_a_complete_design_builds_goes_live_and_closes(study, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         start_build(study)
