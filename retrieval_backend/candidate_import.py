@@ -80,6 +80,9 @@ class _Line:
     method: str
     clips: list[str]
     scores: list[float]
+    # False for a line with shape errors: its well-formed ids ("" where none) are still looked up, so that
+    # an unknown query, method or clip is reported in the same round as the shape errors, never later.
+    whole: bool = True
 
 
 @dataclass(frozen=True)
@@ -211,8 +214,22 @@ def _check_shape(number: int, data: Any, report: ImportReport) -> _Line | None:
     if "scores" in data:
         _check_scores(number, scores, clips if isinstance(clips, list) else None, report)
     if report.error_count > before:
-        return None
+        return _Line(
+            number,
+            _well_formed(query),
+            _well_formed(method),
+            [_well_formed(c) for c in clips] if isinstance(clips, list) else [],  # positions kept
+            [],
+            whole=False,
+        )
     return _Line(number, query.strip(), method.strip(), clips, [float(s) for s in scores])
+
+
+def _well_formed(value: Any) -> str:
+    """``value`` stripped when it is an id the database can hold (already checked and reported), else ""."""
+    if not isinstance(value, str) or not value.strip() or text_problem(value) or len(value.strip()) > MAX_ID_CHARS:
+        return ""
+    return value.strip()
 
 
 def _check_clips(number: int, clips: Any, report: ImportReport) -> None:
@@ -294,9 +311,9 @@ class _Importer:
         self._known: str | None = None
 
     def import_batch(self, batch: list[_Line]) -> None:
-        self._load_methods({line.method for line in batch})
-        query_ids = _lookup(MistakeQuery, {line.query for line in batch})
-        clip_ids = _lookup(Clip, {clip for line in batch for clip in line.clips})
+        self._load_methods({line.method for line in batch if line.method})
+        query_ids = _lookup(MistakeQuery, {line.query for line in batch if line.query})
+        clip_ids = _lookup(Clip, {clip for line in batch for clip in line.clips if clip})
         by_method: dict[int, dict[int, list[tuple[int, float]]]] = {}
         for line in batch:
             ranking = self._resolve(line, query_ids, clip_ids)
@@ -317,22 +334,24 @@ class _Importer:
         report = self.report
         before = report.error_count
         query_pk = query_ids.get(line.query)
-        if query_pk is None:
+        if query_pk is None and line.query:
             report.add_error(line.number, "query", f'unknown query "{line.query}"; give a mistake query external id.')
         method = self.methods.get(line.method)
-        if method is None:
+        if method is None and line.method:
             hint = self._method_problem(line.method) or (
                 f'unknown method "{line.method}"; existing methods: {self._known_methods()}. '
                 "Pass --create-methods to create it as an imported method."
             )
             report.add_error(line.number, "method", hint)
-        unknown = [(position, clip) for position, clip in enumerate(line.clips) if clip not in clip_ids]
+        unknown = [(position, clip) for position, clip in enumerate(line.clips) if clip and clip not in clip_ids]
         for position, clip in unknown[:CLIP_ERRORS_PER_LINE]:
             report.add_error(line.number, f"clips[{position}]", f'unknown clip "{clip}".')
         if len(unknown) > CLIP_ERRORS_PER_LINE:
             report.add_error(
                 line.number, "clips", f"{len(unknown) - CLIP_ERRORS_PER_LINE} more unknown clips on this line."
             )
+        if not line.whole:
+            return None  # its shape errors are reported already
         if query_pk is not None and method is not None:
             first = self.seen.setdefault((query_pk, method.pk), line.number)
             if first != line.number:

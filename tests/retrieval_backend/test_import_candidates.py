@@ -116,6 +116,28 @@ def test_every_wrong_line_is_reported_and_nothing_is_imported(gallery, tmp_path)
     assert not Candidate.objects.exists()
 
 
+def test_unknown_ids_on_a_misshapen_line_are_reported_in_the_same_round(gallery, tmp_path):
+    path = _write(
+        tmp_path,
+        _line(query="demo-q-01", clips=["abc-1", "abc-1", "nope-7"], scores=[3, 2, 1]),
+        _line(query="q-2", method="no-such-method", scores=[0.5]),
+        json.dumps({"query": "q-404", "method": 5, "clips": [7, "zzz-1"], "scores": [1, 1]}),
+    )
+    assert _errors_of(path) == [
+        '1: clips[1]: "abc-1" is listed twice (first at clips[0]).',
+        '1: query: unknown query "demo-q-01"; give a mistake query external id.',
+        '1: clips[2]: unknown clip "nope-7".',
+        "2: scores: 1 scores for 2 clips; give one score per clip.",
+        '2: method: unknown method "no-such-method"; existing methods: sportskills-v2. '
+        "Pass --create-methods to create it as an imported method.",
+        "3: method: must be a non-empty string (an external id or name), not 5.",
+        "3: clips[0]: must be a clip external id (a string), not 7.",
+        '3: query: unknown query "q-404"; give a mistake query external id.',
+        '3: clips[1]: unknown clip "zzz-1".',
+    ]
+    assert not CandidateSet.objects.exists()
+
+
 def test_an_unknown_method_is_an_error_unless_methods_may_be_created(gallery, tmp_path):
     path = _write(tmp_path, _line(method="cluster-run-7"))
     assert _errors_of(path) == [
