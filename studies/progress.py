@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import statistics
 from dataclasses import dataclass, field
 
 from django.db.models import Count, Q, Sum
 
+from studies.assignment import eligible_coaches
 from studies.models import Assignment, Item, Study
 
 
@@ -29,6 +31,7 @@ class StudyProgress:
     by_coach: list[Bar] = field(default_factory=list)
     flagged_items: int = 0
     median_seconds_per_item: float | None = None
+    coach_target: str = ""  # what each coach's bar is measured against
 
 
 def study_progress(study: Study) -> StudyProgress:
@@ -54,8 +57,15 @@ def study_progress(study: Study) -> StudyProgress:
         first, second = (int(part) for part in row["method_pair"].split(":"))
         by_pair.append(Bar(f"{names.get(first, first)} vs {names.get(second, second)}", row["done"], row["required"]))
     quota = study.quota_per_coach
+    if quota:
+        target, coach_target = quota, f"each coach's quota of {quota} items"
+    else:
+        # No quota: an even share of the judgements among the eligible coaches shows who carries the study.
+        eligible = eligible_coaches(study).count()
+        target = math.ceil(overall.required / eligible) if eligible else 0
+        coach_target = f"an even share of the judgements among the {eligible} eligible coaches ({target} each)"
     by_coach = [
-        Bar(username, done, quota or 0)
+        Bar(username, done, target)
         for username, done in study.participations.order_by("coach__username").values_list(
             "coach__username", "done_count"
         )
@@ -73,4 +83,5 @@ def study_progress(study: Study) -> StudyProgress:
         by_coach=by_coach,
         flagged_items=totals["flagged"] or 0,
         median_seconds_per_item=statistics.median(durations) if durations else None,
+        coach_target=coach_target,
     )

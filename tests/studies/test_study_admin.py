@@ -172,6 +172,33 @@ def test_the_progress_page_shows_bars_per_pair_and_coach(client, researcher, stu
     assert "0 of" in text
 
 
+def test_without_a_quota_each_coach_is_measured_against_an_even_share(client, researcher, study, coaches):
+    from studies.assignment import next_assignment_for
+    from studies.lifecycle import publish
+    from studies.progress import study_progress
+
+    Study.objects.filter(pk=study.pk).update(status="generating")
+    build_study_items(study.pk)
+    study.refresh_from_db()
+    publish(study)
+    from annotations.judging import Answer, submit
+
+    for _ in range(3):
+        assignment = next_assignment_for(coaches[0], study)
+        item = assignment.item
+        submit(coaches[0], assignment.token, Answer(choice="left") if item.kind == "pairwise" else Answer(score=3))
+    progress = study_progress(study)
+    share = -(-progress.overall.required // len(coaches))  # ceil: 4 eligible coaches
+    assert progress.coach_target == f"an even share of the judgements among the 4 eligible coaches ({share} each)"
+    (bar,) = progress.by_coach
+    assert (bar.label, bar.done, bar.required) == (coaches[0].username, 3, share)
+    page = client.get(reverse("admin:studies_study_progress", args=[study.pk])).content.decode()
+    assert f"3 / {share}" in page
+    Study.objects.filter(pk=study.pk).update(quota_per_coach=10)
+    study.refresh_from_db()
+    assert study_progress(study).coach_target == "each coach's quota of 10 items"
+
+
 def test_invited_coaches_get_a_link_that_sets_their_password_once(client, researcher, gallery):
     sport = gallery[0]
     response = client.post(
