@@ -27,6 +27,8 @@ from retrieval_backend.api.imports import (
     candidate_result,
     failure_summary,
     nothing_imported,
+    precheck,
+    prechecks_inline,
     problems,
     queue_import_job,
     result_body,
@@ -107,7 +109,9 @@ def manifest_schema(what: str, command: str):
             "as the body (Content-Type `application/x-ndjson`) or as a multipart file named `file`. A manifest of "
             "up to 512 KiB with `probe=none` or `probe=async` is imported during the request (201); a larger one, or "
             "`probe=sync`, is imported by a worker: 202 with the job to poll at `/api/v1/jobs/{id}/`, whose "
-            "`errors` list the problems by line and whose `result` holds the counts."
+            "`errors` list the problems by line and whose `result` holds the counts. A manifest of up to 512 KiB "
+            "sent with `probe=sync` is checked during the request first (all but the probing), so its line "
+            "problems come back at once as a 400."
         ),
         parameters=MANIFEST_PARAMETERS,
         request=MANIFEST_BODY,
@@ -123,6 +127,18 @@ def manifest_schema(what: str, command: str):
     )
 
 
+def _problems_response(issues) -> Response:
+    listed = problems(issues)
+    body = {
+        "detail": failure_summary(issues),
+        "code": "invalid",
+        "errors": by_line(listed),
+        "problems": listed,
+        "problem_count": len(issues),
+    }
+    return Response(body, status=status.HTTP_400_BAD_REQUEST)
+
+
 def import_manifest(request: Request, kind: str) -> Response:
     """Run or queue a manifest import; see ``retrieval_backend.api.imports``."""
     params = _ManifestParams(data=request.query_params)
@@ -130,21 +146,22 @@ def import_manifest(request: Request, kind: str) -> Response:
     wanted = ManifestRequest(kind=kind, **params.validated_data)
     manifest: ReceivedManifest = received_manifest(request)
     if not runs_inline(manifest.size, wanted):
+        if prechecks_inline(manifest.size, wanted):
+            try:
+                issues = precheck(manifest.path, wanted)
+            except BaseException:
+                manifest.discard()
+                raise
+            if issues:
+                manifest.discard()
+                return _problems_response(issues)
         return _queued(request, manifest, wanted)
     try:
         importer, result = run_import(manifest.path, wanted)
     except ImportFailed as exc:
         if not exc.issues:
             raise Conflict(str(exc)) from None
-        listed = problems(exc.issues)
-        body = {
-            "detail": failure_summary(exc.issues),
-            "code": "invalid",
-            "errors": by_line(listed),
-            "problems": listed,
-            "problem_count": len(exc.issues),
-        }
-        return Response(body, status=status.HTTP_400_BAD_REQUEST)
+        return _problems_response(exc.issues)
     finally:
         manifest.discard()
     empty = nothing_imported(importer, result)

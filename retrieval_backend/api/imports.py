@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -81,8 +81,17 @@ def runs_inline(size: int, request: ManifestRequest) -> bool:
     return not probing and size <= INLINE_MAX_BYTES
 
 
-def run_import(path: Path, request: ManifestRequest, on_check_progress=None) -> tuple[ManifestImport, ImportResult]:
-    """Import the manifest at ``path`` as the command would; ``ImportFailed`` when nothing was imported."""
+def prechecks_inline(size: int, request: ManifestRequest) -> bool:
+    """A small manifest left to a worker for probing is checked here first, so its line problems come back now."""
+    return request.kind != "candidates" and not request.skip_invalid and size <= INLINE_MAX_BYTES
+
+
+def precheck(path: Path, request: ManifestRequest) -> IssueLog:
+    """Every problem a line has without probing its video (fields, paths, duplicates); nothing is written."""
+    return _importer(path, replace(request, probe=ProbeMode.NONE)).check()
+
+
+def _importer(path: Path, request: ManifestRequest, on_check_progress=None) -> ManifestImport:
     options = ImportOptions(
         on_check_progress=on_check_progress,
         probe=request.probe,
@@ -93,6 +102,12 @@ def run_import(path: Path, request: ManifestRequest, on_check_progress=None) -> 
     )
     importer = IMPORTERS[request.kind](path, options)
     importer.locator = _UploadLocator(request.base_dir, options.allowed_roots, options.allowed_url_prefixes)
+    return importer
+
+
+def run_import(path: Path, request: ManifestRequest, on_check_progress=None) -> tuple[ManifestImport, ImportResult]:
+    """Import the manifest at ``path`` as the command would; ``ImportFailed`` when nothing was imported."""
+    importer = _importer(path, request, on_check_progress)
     try:
         result = importer.run()
     finally:

@@ -111,7 +111,8 @@ class ManifestImport(abc.ABC, Generic[Entry]):
     def fail(self, line: int, field: str, message: str) -> None:
         self.issues.add(line, field, message)
 
-    def run(self) -> ImportResult:
+    def check(self) -> IssueLog:
+        """The first pass alone: every problem of every line, by line; nothing is written."""
         if not self.path.exists():
             raise ImportFailed(f"there is no manifest file at {self.path}")
         if not self.path.is_file():
@@ -119,6 +120,10 @@ class ManifestImport(abc.ABC, Generic[Entry]):
         checking = "checking and probing" if self.options.probe == ProbeMode.SYNC else "checking"
         for entries in self._batches(checking, first_pass=True):
             self.check_batch(entries)
+        return self.issues
+
+    def run(self) -> ImportResult:
+        self.check()
         if self.issues and not self.options.skip_invalid:
             raise ImportFailed(self._failure_message(), self.issues)
         try:

@@ -385,8 +385,9 @@ def test_an_import_past_the_task_time_limit_fails_with_what_to_do(api, researche
 
 
 def test_a_job_import_with_problems_fails_and_lists_them_by_line(api, researcher, video_file, make_video):
+    # Only probing finds these (segments past the end of the videos): the worker reports them on the job.
     other = make_video("videos/other.mp4", seconds=1, width=64, height=48)
-    body = jsonl(gallery_line(video_file, clip("late", 0, 30)), gallery_line(other, clip("x", 0, "1")))
+    body = jsonl(gallery_line(video_file, clip("late", 0, 30)), gallery_line(other, clip("x", 0.5, 9)))
     response = post_manifest(api(researcher), "/api/v1/gallery/import/", body, probe="sync")
     job = Job.objects.get(pk=response.json()["id"])
     import_manifest_chunk(job.chunks.get().pk)
@@ -396,8 +397,31 @@ def test_a_job_import_with_problems_fails_and_lists_them_by_line(api, researcher
     assert status["error_count"] == 2
     assert [(e["line"], e["field"]) for e in status["errors"]] == [(1, "clips[0].end"), (2, "clips[0].end")]
     assert "30.0" in status["errors"][0]["error"]
-    assert "must be a number of seconds" in status["errors"][1]["error"]
+    assert "9.0" in status["errors"][1]["error"]
     assert not Clip.objects.exists()
+
+
+def test_a_small_manifest_sent_for_probing_gets_its_line_problems_at_once(api, researcher, video_file):
+    body = jsonl(
+        gallery_line(video_file, clip("fine")),
+        {"video": 1},
+        "not json",
+        gallery_line(video_file, clip("x", 0, "1")),
+    )
+    response = post_manifest(api(researcher), "/api/v1/queries/import/", b'{"id": 1}\nnot json\n', probe="sync")
+    assert response.status_code == 400, response.json()
+    assert set(response.json()["errors"]) == {"1", "2"}
+    response = post_manifest(api(researcher), "/api/v1/gallery/import/", body, probe="sync")
+    assert response.status_code == 400, response.json()
+    answer = response.json()
+    assert answer["code"] == "invalid"
+    assert "nothing was imported" in answer["detail"]
+    assert set(answer["errors"]) == {"2", "3", "4"}
+    assert any("must be a number of seconds" in message for message in answer["errors"]["4"])
+    # Nothing queued, nothing imported, and the upload is gone.
+    assert not Job.objects.exists()
+    assert not Clip.objects.exists()
+    assert not list(upload_root().iterdir())
 
 
 # --- query manifests ------------------------------------------------------------------
