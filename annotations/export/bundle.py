@@ -17,13 +17,15 @@ import shutil
 import tempfile
 import time
 import zipfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+from django.db import DatabaseError, connections
 from django.db.models import Count, Max, Q
 
 from annotations.export import tables
@@ -98,9 +100,10 @@ def write_bundle(
     try:
         folder = staging / study.slug
         folder.mkdir()
-        judgements = _write_folder(
-            study, folder, include_identities, progress or (lambda done, total: None), batch_rows, bootstrap
-        )
+        with _plans_for_whole_results(study._state.db or "default"):
+            judgements = _write_folder(
+                study, folder, include_identities, progress or (lambda done, total: None), batch_rows, bootstrap
+            )
         if out.suffix == ".zip":
             built = staging / out.name
             _zip(folder, built, study.slug)
@@ -115,6 +118,31 @@ def write_bundle(
         shutil.rmtree(staging, ignore_errors=True)
 
 
+@contextmanager
+def _plans_for_whole_results(alias: str) -> Iterator[None]:
+    """On PostgreSQL, plan the export's cursors for reading every row, as it does.
+
+    Rows are streamed through server-side cursors, which PostgreSQL plans for a fast first tenth of
+    the result (``cursor_tuple_fraction`` 0.1). With the statistics of a freshly filled items table
+    that chose a nested loop rescanning every item of the study for each query of the queries table:
+    28 s of a million-judgement export, for 3,700 rows.
+    """
+    connection = connections[alias]
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET cursor_tuple_fraction = 1.0")
+    try:
+        yield
+    finally:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET cursor_tuple_fraction")
+        except DatabaseError:
+            pass  # the connection is broken: the setting went with it, and the export's own error is the one to see
+
+
 def _write_folder(
     study: Study, folder: Path, include_identities: bool, progress: Progress, batch_rows: int, bootstrap: int
 ) -> int:
@@ -122,6 +150,9 @@ def _write_folder(
     total = n_judgements + Item.objects.filter(study=study).count()
     done = 0
     progress(done, total)
+    # The results first, while nothing else is held: their arrays are the largest thing an export
+    # builds, and once they are reduced to figures the tables are streamed in what memory is left.
+    results = current_report(study, bootstrap) or jsonable(study_results(study, bootstrap=bootstrap))
     names = tables.method_names()
 
     def report(rows: int) -> None:
@@ -164,7 +195,6 @@ def _write_folder(
             writer.close()
         written[name] = (columns, writer.rows)
 
-    results = current_report(study, bootstrap) or jsonable(study_results(study, bootstrap=bootstrap))
     (folder / "results.json").write_text(_dump_json(results), encoding="utf-8")
     agreement = {"study": results["study"], "counts": results["counts"], **results["agreement"]}
     (folder / "agreement.json").write_text(_dump_json(agreement), encoding="utf-8")

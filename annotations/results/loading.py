@@ -24,19 +24,32 @@ KINDS = ("pairwise", "likert")
 
 @dataclass
 class Credits:
-    """Per item, the (method, rank) pairs behind one side, flattened: item ``i`` owns rows ``start[i]:start[i+1]``."""
+    """Per item, the (method, rank) pairs behind one side, flattened: item ``i`` owns rows ``start[i]:start[i+1]``.
+
+    ``code[i]``: which distinct credits the item carries; items with equal codes carry equal credits
+    (items with equal credits may still have different codes, past the decoder's cache).
+    """
 
     start: np.ndarray
     method: np.ndarray
     rank: np.ndarray
+    code: np.ndarray
 
     @classmethod
     def from_lists(cls, lists: list[list[tuple[int, int]]]) -> Credits:
-        lengths = np.fromiter((len(credits) for credits in lists), dtype=np.int64, count=len(lists))
-        start = np.concatenate([[0], np.cumsum(lengths)])
-        flat = [pair for credits in lists for pair in credits]
-        pairs = np.array(flat, dtype=np.int64).reshape(-1, 2)
-        return cls(start=start, method=pairs[:, 0], rank=pairs[:, 1])
+        return cls.from_codes(np.arange(len(lists), dtype=np.int64), lists)
+
+    @classmethod
+    def from_codes(cls, codes: np.ndarray, distinct: list[list[tuple[int, int]]]) -> Credits:
+        """Credits of items that carry ``distinct[codes[i]]``, without a Python list per item."""
+        lengths = np.fromiter((len(pairs) for pairs in distinct), dtype=np.int64, count=len(distinct))
+        pairs = np.array([pair for credits in distinct for pair in credits], dtype=np.int64).reshape(-1, 2)
+        first = np.concatenate([[0], np.cumsum(lengths)])[:-1]
+        counts = lengths[codes]
+        start = np.concatenate([[0], np.cumsum(counts)])
+        owner = np.repeat(np.arange(codes.size), counts)
+        rows = first[codes][owner] + np.arange(owner.size) - start[:-1][owner]
+        return cls(start=start, method=pairs[rows, 0], rank=pairs[rows, 1], code=codes)
 
     def count(self, items: np.ndarray) -> np.ndarray:
         return self.start[items + 1] - self.start[items]
@@ -97,28 +110,52 @@ def _decoded(value: object) -> object:
     return json.loads(value) if isinstance(value, str) else value
 
 
-class _CreditPairs:
-    """(method, rank) pairs from a credits field's JSON text, decoded once per distinct text."""
+class _CreditCodes:
+    """Codes for a credits field's JSON texts, each distinct text decoded once into (method, rank) pairs."""
 
     def __init__(self) -> None:
-        self._seen: dict[str, list[tuple[int, int]]] = {}
+        self._codes: dict[str, int] = {}
+        self.distinct: list[list[tuple[int, int]]] = []
 
-    def __call__(self, text: str | None) -> list[tuple[int, int]]:
-        pairs = self._seen.get(text or "")
-        if pairs is None:
-            pairs = [(int(c["method"]), int(c.get("rank") or 0)) for c in _decoded(text or "[]") or []]
-            if len(self._seen) < 100_000:
-                self._seen[text or ""] = pairs
-        return pairs
+    def __call__(self, text: str | None) -> int:
+        code = self._codes.get(text or "")
+        if code is None:
+            code = len(self.distinct)
+            self.distinct.append([(int(c["method"]), int(c.get("rank") or 0)) for c in _decoded(text or "[]") or []])
+            if len(self._codes) < 100_000:
+                self._codes[text or ""] = code
+        return code
+
+
+class _Columns:
+    """Parallel columns filled batch by batch into arrays allocated once, for ``capacity`` rows or more."""
+
+    def __init__(self, dtypes: tuple, capacity: int):
+        self._arrays = [np.empty(capacity, dtype=dtype) for dtype in dtypes]
+        self._size = 0
+
+    def append(self, *columns: object) -> None:
+        n = len(columns[0])
+        if self._size + n > self._arrays[0].size:
+            capacity = max(2 * self._arrays[0].size, self._size + n)
+            self._arrays = [np.resize(array[: self._size], capacity) for array in self._arrays]
+        for array, values in zip(self._arrays, columns, strict=True):
+            array[self._size : self._size + n] = values
+        self._size += n
+
+    def result(self) -> list[np.ndarray]:
+        return [array if array.size == self._size else array[: self._size].copy() for array in self._arrays]
+
+
+def _floats(values: tuple) -> np.ndarray:
+    return np.array(values, dtype=np.float64)  # None becomes NaN
 
 
 def load_study(study: Study) -> StudyData:
     """Read the study's items and judgements into arrays (two streamed queries, a few small ones)."""
     sport_index: dict[str, int] = {}
-    ids, kinds, queries, sports, gold, gold_answers, needed = [], [], [], [], [], [], []
-    credits_a: list[list[tuple[int, int]]] = []
-    credits_b: list[list[tuple[int, int]]] = []
-    pairs = _CreditPairs()
+    gold_answers: list[object] = []
+    codes_a, codes_b = _CreditCodes(), _CreditCodes()
     items = (
         Item.objects.filter(study=study)
         .annotate(credits_a_text=Cast("credits_a", TextField()), credits_b_text=Cast("credits_b", TextField()))
@@ -141,44 +178,55 @@ def load_study(study: Study) -> StudyData:
         )
     )
     kind_codes = {kind: code for code, kind in enumerate(KINDS)}
+    dtypes = (np.int64, np.int8, np.int64, np.int64, bool, np.float64, np.int64, np.int64)
+    columns = _Columns(dtypes, Item.objects.filter(study=study).count())
     for rows in raw_batches(items, CHUNK):
-        for item_id, kind, query_id, sport, is_gold, gold_answer, cred_a, cred_b, qs, qe, as_, ae, bs, be in rows:
-            ids.append(item_id)
-            kinds.append(kind_codes[kind])
-            queries.append(query_id)
-            sports.append(sport_index.setdefault(sport, len(sport_index)))
-            gold.append(bool(is_gold))
-            gold_answers.append(_decoded(gold_answer) if is_gold else None)
-            needed.append((qe - qs) + (ae - as_) + ((be - bs) if bs is not None else 0.0))
-            credits_a.append(pairs(cred_a))
-            credits_b.append(pairs(cred_b))
-    item_id = np.array(ids, dtype=np.int64)
+        item_id, kind, query_id, sport, is_gold, gold_answer, cred_a, cred_b, qs, qe, as_, ae, bs, be = zip(
+            *rows, strict=True
+        )
+        n = len(rows)
+        gold = np.array(is_gold, dtype=bool)
+        b_seconds = _floats(be) - _floats(bs)
+        # Watching everything once: the query, clip a, and clip b where there is one.
+        needed = ((_floats(qe) - _floats(qs)) + (_floats(ae) - _floats(as_))) + np.where(
+            np.isnan(b_seconds), 0.0, b_seconds
+        )
+        columns.append(
+            item_id,
+            np.fromiter((kind_codes[k] for k in kind), dtype=np.int8, count=n),
+            query_id,
+            np.fromiter((sport_index.setdefault(s, len(sport_index)) for s in sport), dtype=np.int64, count=n),
+            gold,
+            needed,
+            np.fromiter((codes_a(text) for text in cred_a), dtype=np.int64, count=n),
+            np.fromiter((codes_b(text) for text in cred_b), dtype=np.int64, count=n),
+        )
+        gold_answers += [_decoded(answer) if gold[i] else None for i, answer in enumerate(gold_answer)]
+    item_id, item_kind, item_query, item_sport, item_gold, item_needed, item_code_a, item_code_b = columns.result()
 
-    # Judgements: whole columns per batch, no Python work per row.
-    parts: list[list[np.ndarray]] = [[] for _ in range(7)]
+    # Judgements: whole columns per batch, no Python work per row but the winner's code, copied into
+    # columns allocated once for the count there is (grown if more arrive while reading): the batches
+    # come and go in the same few buffers and nothing is concatenated at the end.
     # Item order: the (study, item, id) index serves it without a sort of all the judgements.
     judgements = Judgement.objects.filter(study=study).order_by("item_id", "id")
     fields = judgements.values_list("id", "item_id", "coach_id", "flag", "winner", "score", "server_ms")
+    winner_codes: dict[str, int] = {}
+    columns = _Columns((np.int64, np.int64, np.int64, bool, np.int8, np.float64, np.float64), judgements.count())
     for rows in raw_batches(fields, CHUNK):
         jid, item, coach, flag, winner, score, ms = zip(*rows, strict=True)
-        for part, values in zip(
-            parts,
-            (
-                np.array(jid, dtype=np.int64),
-                np.array(item, dtype=np.int64),
-                np.array(coach, dtype=np.int64),
-                np.array(flag, dtype=str) != "",
-                np.array(winner, dtype=str),
-                np.array(score, dtype=np.float64),  # None becomes NaN
-                np.array(ms, dtype=np.float64),
-            ),
-            strict=True,
-        ):
-            part.append(values)
-    empty = [np.zeros(0, np.int64)] * 3 + [np.zeros(0, bool), np.zeros(0, str)] + [np.zeros(0, np.float64)] * 2
-    j_ids, j_items, coaches, flags, winners, scores, server = (
-        np.concatenate(part) if part else blank for part, blank in zip(parts, empty, strict=True)
-    )
+        columns.append(
+            jid,
+            item,
+            coach,
+            np.array(flag, dtype=str) != "",
+            np.fromiter((winner_codes.setdefault(w, len(winner_codes)) for w in winner), np.int8, len(rows)),
+            _floats(score),
+            _floats(ms),
+        )
+    j_ids, j_items, coaches, flags, winners, scores, server = columns.result()
+    del columns
+    # The stored winners as text again ("a", "b", "tie", "neither", or "" for Likert and flags).
+    winners = np.array(list(winner_codes), dtype=str)[winners] if winner_codes else np.zeros(0, str)
     span = judgements.aggregate(first=Min("created"), last=Max("created"), revised=Max("revised"))
     last = max((t for t in (span["last"], span["revised"]) if t is not None), default=None)
     return StudyData(
@@ -186,14 +234,14 @@ def load_study(study: Study) -> StudyData:
         method_names=dict(study.methods.values_list("id", "name")),
         sport_names=list(sport_index),
         item_id=item_id,
-        item_kind=np.array(kinds, dtype=np.int8),
-        item_query=np.array(queries, dtype=np.int64),
-        item_sport=np.array(sports, dtype=np.int64),
-        item_gold=np.array(gold, dtype=bool),
+        item_kind=item_kind,
+        item_query=item_query,
+        item_sport=item_sport,
+        item_gold=item_gold,
         item_gold_answer=gold_answers,
-        item_seconds_needed=np.array(needed, dtype=np.float64),
-        credits_a=Credits.from_lists(credits_a),
-        credits_b=Credits.from_lists(credits_b),
+        item_seconds_needed=item_needed,
+        credits_a=Credits.from_codes(item_code_a, codes_a.distinct),
+        credits_b=Credits.from_codes(item_code_b, codes_b.distinct),
         judgement_id=j_ids,
         item=np.searchsorted(item_id, j_items),
         coach=coaches,

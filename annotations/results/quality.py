@@ -23,31 +23,33 @@ HOW_QUALITY = (
 )
 
 
-def expected_answers(gold_answers: list[object], answers: list[str]) -> list[str | None]:
+def expected_answers(gold_answers: Sequence[object], answers: Sequence[str]) -> np.ndarray:
     """Per judgement, the accepted answer on a gold item (None off gold), in the terms of ``answers``.
 
     A Likert gold check accepts a range of scores: a score inside it is its own accepted answer,
-    one outside it is compared against the range written out, so it never matches.
+    one outside it is compared against the range written out, so it never matches. Only the
+    judgements on gold items are looked at.
     """
-    expected: list[str | None] = []
-    for gold, answer in zip(gold_answers, answers, strict=True):
-        if gold is None:
-            expected.append(None)
-        elif "choice" in gold:
-            expected.append(str(gold["choice"]))
+    gold_answers = np.asarray(gold_answers, dtype=object)
+    expected = np.full(gold_answers.size, None, dtype=object)
+    on_gold = np.flatnonzero(np.fromiter((g is not None for g in gold_answers), dtype=bool, count=gold_answers.size))
+    for index in on_gold.tolist():
+        gold, answer = gold_answers[index], str(answers[index])
+        if "choice" in gold:
+            expected[index] = str(gold["choice"])
         else:
             low, high = gold.get("min"), gold.get("max")
             inside = answer.lstrip("-").isdigit() and (low is None or int(answer) >= low)
             inside = inside and (high is None or int(answer) <= high)
-            expected.append(answer if inside else f"{low}..{high}")
+            expected[index] = answer if inside else f"{low}..{high}"
     return expected
 
 
 def quality_results(
     coaches: Sequence[object],
     items: np.ndarray,
-    answers: list[str],
-    gold_answers: list[object],
+    answers: Sequence[str],
+    gold_answers: Sequence[object],
     seconds: np.ndarray,
     seconds_needed: np.ndarray,
 ) -> dict[str, Any]:

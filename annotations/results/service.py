@@ -33,15 +33,16 @@ def study_results(study: Study, *, bootstrap: int = DEFAULT_BOOTSTRAP) -> dict[s
     data = load_study(study)
     names = _method_names(data)
     seed = int(study.seed)
-    comparisons = _comparisons(data, names)
     identical = [(names[first], names[second]) for first, second in data.identical_pairs]
+    # The comparisons are the largest arrays after the judgements: computed from, and dropped, first.
+    methods = leaderboard(*_comparisons(data, names), identical=identical, bootstrap=bootstrap, seed=seed)
     results: dict[str, Any] = {
         "schema": SCHEMA,
         "study": describe_study(study),
         "counts": _counts(data),
         "agreement": _agreement(data, names, bootstrap, seed),
     }
-    results.update(leaderboard(*comparisons, identical=identical, bootstrap=bootstrap, seed=seed))
+    results.update(methods)
     results["likert"] = _likert(data, names, bootstrap, seed)
     results["quality"] = _quality(data)
     return results
@@ -66,7 +67,7 @@ def describe_study(study: Study) -> dict[str, Any]:
 
 
 def _method_names(data: StudyData) -> dict[int, str]:
-    ids = set(data.credits_a.method.tolist()) | set(data.credits_b.method.tolist())
+    ids = set(np.unique(data.credits_a.method).tolist()) | set(np.unique(data.credits_b.method).tolist())
     ids |= {method for pair in data.identical_pairs for method in pair}
     names = dict(data.method_names)
     missing = ids - set(names)
@@ -76,8 +77,11 @@ def _method_names(data: StudyData) -> dict[int, str]:
 
 
 def _name_array(ids: np.ndarray, names: dict[int, str]) -> np.ndarray:
-    lookup = np.array([names[i] for i in ids.tolist()], dtype=object) if ids.size else np.array([], dtype=object)
-    return lookup.astype(str)
+    """The names of method ids as an array of strings (looked up once per distinct id)."""
+    if not ids.size:
+        return np.array([], dtype=object).astype(str)
+    distinct, inverse = np.unique(ids, return_inverse=True)
+    return np.array([names[i] for i in distinct.tolist()], dtype=str)[inverse.reshape(-1)]
 
 
 def _comparisons(data: StudyData, names: dict[int, str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -96,22 +100,42 @@ def _comparisons(data: StudyData, names: dict[int, str]) -> tuple[np.ndarray, np
     judgement, first, second = judgement[keep], first[keep], second[keep]
     a, b = _name_array(first, names), _name_array(second, names)
     winner = data.winner[judgement]
-    outcome = np.where(winner == "a", a, np.where(winner == "b", b, winner))
+    # The winning method's name where clip a or b won, else the stored answer (tie, neither).
+    won_a, won_b = winner == "a", winner == "b"
+    outcome = winner.astype(np.result_type(winner.dtype, a.dtype, b.dtype))
+    del winner
+    outcome[won_a] = a[won_a]
+    outcome[won_b] = b[won_b]
     return a, b, outcome, data.item_query[data.item[judgement]]
 
 
-def _pair_labels(data: StudyData, names: dict[int, str]) -> np.ndarray:
-    """Per item, "x vs y" for the methods on its two sides (sorted), or "" for items without both."""
-    labels = np.full(data.item_id.size, "", dtype=object)
-    for index in np.flatnonzero(data.item_kind == 0).tolist():
+def _pair_labels(data: StudyData, names: dict[int, str]) -> tuple[list[str], np.ndarray]:
+    """Per item, "x vs y" for the methods on its two sides (sorted), or "" for items without both.
+
+    Returned as the distinct labels and, per item, the position of its label among them: worked
+    out once per distinct pair of credits, not once per item.
+    """
+    pairwise = np.flatnonzero(data.item_kind == 0)
+    combined = data.credits_a.code[pairwise] * (int(data.credits_b.code.max(initial=0)) + 1)
+    combined = combined + data.credits_b.code[pairwise]
+    distinct, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
+    labels: list[str] = [""]
+    position = {"": 0}
+    distinct_codes = np.empty(distinct.size, dtype=np.int64)
+    for slot, index in enumerate(pairwise[first].tolist()):
         sides = [
             data.credits_a.method[data.credits_a.start[index] : data.credits_a.start[index + 1]],
             data.credits_b.method[data.credits_b.start[index] : data.credits_b.start[index + 1]],
         ]
+        label = ""
         if all(side.size for side in sides):
-            methods = sorted({names[m] for side in sides for m in side.tolist()})
-            labels[index] = " vs ".join(methods)
-    return labels
+            label = " vs ".join(sorted({names[m] for side in sides for m in side.tolist()}))
+        distinct_codes[slot] = position.setdefault(label, len(position))
+        if distinct_codes[slot] == len(labels):
+            labels.append(label)
+    codes = np.zeros(data.item_id.size, dtype=np.int64)
+    codes[pairwise] = distinct_codes[inverse.reshape(-1)]
+    return labels, codes
 
 
 def _agreement(data: StudyData, names: dict[int, str], bootstrap: int, seed: int) -> dict[str, Any]:
@@ -125,7 +149,9 @@ def _agreement(data: StudyData, names: dict[int, str], bootstrap: int, seed: int
         def pairwise(mask: np.ndarray) -> dict[str, Any]:
             return pairwise_agreement(units[mask], winners[mask], bootstrap=bootstrap, seed=seed)
 
-        pairs = _pair_labels(data, names)[data.item]
+        labels, label_of_item = _pair_labels(data, names)
+        pairs = label_of_item[data.item]
+        used = np.unique(pairs[rows]).tolist()
         result["pairwise"] = {
             "how": HOW_PAIRWISE,
             "overall": pairwise(rows),
@@ -134,7 +160,9 @@ def _agreement(data: StudyData, names: dict[int, str], bootstrap: int, seed: int
                 for index, name in sorted(enumerate(data.sport_names), key=lambda x: x[1])
                 if (rows & (sports == index)).any()
             },
-            "by_pair": {label: pairwise(rows & (pairs == label)) for label in sorted(set(pairs[rows].tolist()))},
+            "by_pair": {
+                labels[code]: pairwise(rows & (pairs == code)) for code in sorted(used, key=labels.__getitem__)
+            },
         }
     if study.has_likert:
         rows = data.method_rows & data.of_kind("likert")
@@ -177,22 +205,31 @@ def _pseudonyms(data: StudyData) -> dict[int, str]:
 def _quality(data: StudyData) -> dict[str, Any]:
     pseudonym = _pseudonyms(data)
     rows = np.flatnonzero(data.counted)
-    scores = data.score[rows]
-    answers = [
-        winner if winner else str(int(score))
-        for winner, score in zip(data.winner[rows].tolist(), scores.tolist(), strict=True)
-    ]
+    items = data.item[rows]
+    # Each answer as text: the stored winner, or the score written as an integer ("4").
+    answers = data.winner[rows]
+    scored = answers == ""
+    distinct, inverse = np.unique(data.score[rows[scored]], return_inverse=True)
+    score_text = np.array([str(int(score)) for score in distinct.tolist()], dtype=str)
+    if score_text.dtype.itemsize > answers.dtype.itemsize:
+        answers = answers.astype(score_text.dtype)
+    answers[scored] = score_text[inverse.reshape(-1)]
+    del scored, inverse
+    # The accepted answer per judgement: None off gold items, so only gold items' answers are looked up.
+    gold_answers = np.full(rows.size, None, dtype=object)
+    on_gold = np.flatnonzero(data.item_gold[items])
+    gold_answers[on_gold] = [data.item_gold_answer[index] for index in items[on_gold].tolist()]
     flagged = Counter(pseudonym[coach] for coach in data.coach[data.flagged].tolist())
     # Coaches and items go in as small integer codes: the statistics turn them into text, and a
     # million 22-character pseudonyms would cost far more memory than a million 3-digit codes.
     coach_ids, coach_codes = np.unique(data.coach[rows], return_inverse=True)
     result = quality_results(
-        coach_codes,
-        data.item[rows],
+        coach_codes.reshape(-1),
+        items,
         answers,
-        [data.item_gold_answer[index] for index in data.item[rows].tolist()],
+        gold_answers,
         data.server_ms[rows] / 1000.0,
-        data.item_seconds_needed[data.item[rows]],
+        data.item_seconds_needed[items],
     )
     names = [pseudonym[int(coach)] for coach in coach_ids]
     by_code = {str(code): name for code, name in enumerate(names)}

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from annotations.stats.coding import encode
+from annotations.stats.coding import as_text, encode_together, group_codes
 from annotations.stats.errors import StatisticError
 from annotations.stats.pairwise import NEITHER, TIE, validate_outcomes
 from annotations.stats.resampling import merge_identical_rows, percentile_interval, resample_weights, weight_blocks
@@ -65,28 +65,31 @@ def bradley_terry(
 ) -> Leaderboard:
     """Fit log-strengths to comparisons ``a[i]`` vs ``b[i]`` won by ``winner[i]`` (a name, ``tie`` or ``neither``)."""
     validate_outcomes(a, b, winner)
-    methods = np.unique(np.concatenate([np.asarray(a, dtype=object), np.asarray(b, dtype=object)]).astype(str))
-    index = {name: position for position, name in enumerate(methods.tolist())}
-    first = np.array([index[name] for name in a])
-    second = np.array([index[name] for name in b])
-    won = np.asarray(winner, dtype=object)
-    first_won = won == np.asarray(a, dtype=object)
-    second_won = won == np.asarray(b, dtype=object)
+    a_text, b_text, won = as_text(a), as_text(b), as_text(winner)
+    n = won.size
+    (first, second), methods = encode_together(a_text, b_text)
+    first_won = won == a_text
+    second_won = won == b_text
     tied = won == TIE
     neither = won == NEITHER
 
     m = methods.size
-    # Per comparison, its contribution to the (winner, loser) matrix, flattened.
-    contributions = np.zeros((len(won), m * m))
-    rows = np.arange(len(won))
-    contributions[rows, first * m + second] += first_won + 0.5 * tied
-    contributions[rows, second * m + first] += second_won + 0.5 * tied
+    # Per comparison, its contribution to the (winner, loser) matrix, flattened: a win, or half of one for a tie.
+    forward, backward = first * m + second, second * m + first
+    gain_first, gain_second = first_won + 0.5 * tied, second_won + 0.5 * tied
     if queries is not None:
-        query_codes, _ = encode(np.asarray(queries, dtype=object).astype(str))
-        grouped = np.zeros((int(query_codes.max()) + 1, m * m))
-        np.add.at(grouped, query_codes, contributions)
-        contributions, resampled = grouped, "queries"
+        # Summed per query straight away (halves add exactly, in any order), never one row per comparison.
+        query_codes = group_codes(queries)
+        cells = (int(query_codes.max()) + 1) * m * m
+        offset = query_codes * (m * m)
+        contributions = np.bincount(offset + forward, weights=gain_first, minlength=cells)
+        contributions += np.bincount(offset + backward, weights=gain_second, minlength=cells)
+        contributions, resampled = contributions.reshape(-1, m * m), "queries"
     else:
+        contributions = np.zeros((n, m * m))
+        rows = np.arange(n)
+        contributions[rows, forward] += gain_first
+        contributions[rows, backward] += gain_second
         resampled = "comparisons"
     groups, frequency = _merge_rows(contributions)
 
@@ -122,7 +125,7 @@ def bradley_terry(
     table.sort(key=lambda row: (-row.log_strength, row.method))
     return Leaderboard(
         methods=table,
-        n_comparisons=len(won),
+        n_comparisons=n,
         ties=TIE_RULE,
         resampled=resampled,
         n_resamples=int(kept.shape[0]),

@@ -18,7 +18,7 @@ from itertools import combinations
 import numpy as np
 from scipy.stats import wilcoxon
 
-from annotations.stats.coding import encode
+from annotations.stats.coding import encode, encode_text
 from annotations.stats.errors import StatisticError
 from annotations.stats.multiple_testing import holm
 from annotations.stats.resampling import percentile_interval, resample_weights, weight_blocks
@@ -84,8 +84,8 @@ def likert_summary(
 ) -> list[MethodScores]:
     """Mean and median score per method with intervals from resampling queries."""
     values = _scores(scores)
-    method_codes, method_names = encode(np.asarray(methods, dtype=object).astype(str))
-    query_codes, query_names = encode(np.asarray(queries, dtype=object).astype(str))
+    method_codes, method_names = encode_text(methods)
+    query_codes, query_names = encode_text(queries)
     level_codes, levels = encode(values)
     n_methods, n_levels = method_names.size, levels.size
     # counts[q, method * levels + level]: scores of that level given to the method's clips for query q.
@@ -143,7 +143,7 @@ def score_by_rank(
     """Mean score per method and retrieval rank, to see whether coaches agree with the ranking."""
     values = _scores(scores)
     rank_array = np.asarray(ranks, dtype=np.int64)
-    method_codes, method_names = encode(np.asarray(methods, dtype=object).astype(str))
+    method_codes, method_names = encode_text(methods)
     keys = method_codes * (int(rank_array.max()) + 1) + rank_array
     distinct, inverse = np.unique(keys, return_inverse=True)
     sums = np.bincount(inverse, weights=values)
@@ -160,8 +160,8 @@ def paired_wilcoxon(
 ) -> list[PairedTest]:
     """Two-sided Wilcoxon signed-rank test for every pair of methods over the queries both were scored on."""
     values = _scores(scores)
-    method_codes, method_names = encode(np.asarray(methods, dtype=object).astype(str))
-    query_codes, query_names = encode(np.asarray(queries, dtype=object).astype(str))
+    method_codes, method_names = encode_text(methods)
+    query_codes, query_names = encode_text(queries)
     shape = (query_names.size, method_names.size)
     sums = np.zeros(shape)
     counts = np.zeros(shape)

@@ -13,8 +13,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from scipy.stats import binomtest
 
+from annotations.stats.coding import as_text, encode_together
 from annotations.stats.errors import StatisticError
 from annotations.stats.multiple_testing import holm
 
@@ -54,34 +56,54 @@ def winners_from_sides(choices: Sequence[str], left_methods: Sequence[str], righ
     return winners
 
 
+def _array(values: Sequence[object]) -> np.ndarray:
+    """Names as an array compared element by element: strings as they are, anything else as objects."""
+    if isinstance(values, np.ndarray) and values.dtype.kind == "U":
+        return values
+    return np.asarray(values, dtype=object)
+
+
+def _plain(value: object) -> object:
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def validate_outcomes(a: Sequence[str], b: Sequence[str], winner: Sequence[str]) -> None:
     """Raise StatisticError on the first comparison whose winner is neither side, tie nor neither."""
     if not (len(a) == len(b) == len(winner)):
         raise StatisticError("a, b and winner must be three sequences of one length")
     if len(a) == 0:
         raise StatisticError("there are no comparisons")
-    for index, (first, second, won) in enumerate(zip(a, b, winner, strict=True)):
-        if first == second:
-            raise StatisticError(f"comparison {index}: a method is compared with itself ({first})")
-        if won not in (first, second, TIE, NEITHER):
-            raise StatisticError(
-                f"comparison {index}: winner {won!r} is neither {first!r} nor {second!r} nor {TIE!r} nor {NEITHER!r}"
-            )
+    first, second, won = _array(a), _array(b), _array(winner)
+    itself = first == second
+    bad = itself | ~((won == first) | (won == second) | (won == TIE) | (won == NEITHER))
+    if not bad.any():
+        return
+    index = int(np.argmax(bad))
+    first, second, won = _plain(first[index]), _plain(second[index]), _plain(won[index])
+    if itself[index]:
+        raise StatisticError(f"comparison {index}: a method is compared with itself ({first})")
+    raise StatisticError(
+        f"comparison {index}: winner {won!r} is neither {first!r} nor {second!r} nor {TIE!r} nor {NEITHER!r}"
+    )
 
 
 def compare_pairs(a: Sequence[str], b: Sequence[str], winner: Sequence[str]) -> list[PairResult]:
     """Per method pair counts, win rate with Wilson interval, sign test and Holm-adjusted p-values."""
     validate_outcomes(a, b, winner)
-    tallies: dict[tuple[str, str], list[int]] = {}
-    for first, second, won in zip(a, b, winner, strict=True):
-        pair = (first, second) if first < second else (second, first)
-        tally = tallies.setdefault(pair, [0, 0, 0, 0])
-        if won == pair[0]:
-            tally[0] += 1
-        elif won == pair[1]:
-            tally[1] += 1
-        else:
-            tally[2 if won == TIE else 3] += 1
+    first, second, won = as_text(a), as_text(b), as_text(winner)
+    (code_a, code_b), names = encode_together(first, second)
+    # Names are coded in sorted order, so the smaller code of a comparison is its pair's first method.
+    a_first = code_a < code_b
+    low, high = np.where(a_first, code_a, code_b), np.where(a_first, code_b, code_a)
+    won_a, won_b = won == first, won == second
+    outcome = np.select([np.where(a_first, won_a, won_b), np.where(a_first, won_b, won_a), won == TIE], [0, 1, 2], 3)
+    n_names = names.size
+    pair_codes = low * n_names + high
+    counts = np.bincount(pair_codes * 4 + outcome, minlength=n_names * n_names * 4).reshape(-1, 4)
+    tallies: dict[tuple[str, str], list[int]] = {
+        (str(names[code // n_names]), str(names[code % n_names])): [int(n) for n in counts[code]]
+        for code in np.unique(pair_codes).tolist()
+    }
     pairs = sorted(tallies)
     p_values, rates, intervals = [], [], []
     for pair in pairs:
