@@ -5,9 +5,10 @@ from the framework rather than from the view are added here wherever they can ha
 the API's one error body (``config/api/errors.py``), so a client generated from the schema,
 or schemathesis checking the server against it, meets no undocumented status:
 
-- 400 where the request has a body or query parameters (a filter value that is not valid);
+- 400 where the request has a body or query parameters (a filter value that is not valid, a ``cursor``
+  this API did not give, a ``page_size`` that is not a whole number of at least 1);
 - 401 and 403 where a token or session is needed (403 also for a session without CSRF token);
-- 404 where the path names an object, or a list takes a ``cursor`` (one this API did not give);
+- 404 where the path names an object;
 - 415 where the request has a body (another Content-Type than those listed);
 - 429 everywhere (per-user throttling).
 """
@@ -33,7 +34,7 @@ STANDARD_ERRORS = {
     "400": "Invalid input: `errors` says, per field (or per manifest line), what to fix.",
     "401": "Not signed in: send `Authorization: Token <key>` (POST /api/v1/auth/token/ gives one).",
     "403": "Not allowed: an endpoint for researchers, a missing model permission, or a session without CSRF token.",
-    "404": "No such object among those you may see, or a list `cursor` that this API did not give.",
+    "404": "No such object among those you may see.",
     "415": "The body's Content-Type is not one this endpoint reads.",
     "429": "Too many requests: wait `retry_after_s` seconds, then try again.",
 }
@@ -53,7 +54,7 @@ class CoachbenchAutoSchema(AutoSchema):
             wanted.add("400")
         if needs_sign_in:
             wanted |= {"401", "403"}
-        if "path" in places or any(parameter["name"] == "cursor" for parameter in parameters):
+        if "path" in places:
             wanted.add("404")
         if has_body:
             wanted.add("415")

@@ -180,7 +180,13 @@ def test_the_cursor_walks_every_clip_once_and_page_size_is_capped(api, researche
     capped = client.get("/api/v1/clips/?page_size=100000").json()
     assert len(capped["results"]) == 1000
     assert capped["next"]
-    assert client.get("/api/v1/clips/?cursor=garbage").status_code == 404
+    bad_cursor = client.get("/api/v1/clips/?cursor=garbage")
+    assert bad_cursor.status_code == 400
+    assert "follow the `next` or `previous` link" in bad_cursor.json()["errors"]["cursor"][0]
+    for size in ("abc", "0", "-1"):
+        bad_size = client.get(f"/api/v1/clips/?page_size={size}")
+        assert bad_size.status_code == 400
+        assert bad_size.json()["errors"]["page_size"] == [f"must be a whole number from 1 to 1000, not '{size}'."]
 
 
 @pytest.mark.parametrize("url", READS)

@@ -67,7 +67,7 @@ def test_judgements_page_in_id_order_with_a_cursor(api, who, judged):
     first = rows[0]
     assert first["coach"].startswith("serve-coach")
     assert set(first) >= {"item", "kind", "choice", "winner", "score", "flag", "watch_ms", "created", "revision"}
-    assert client.get(f"/api/v1/studies/{judged.study.pk}/judgements/?cursor=garbage").status_code == 404
+    assert client.get(f"/api/v1/studies/{judged.study.pk}/judgements/?cursor=garbage").status_code == 400
 
 
 def test_judgements_filter_by_coach_method_sport_kind_and_time(api, who, judged):
@@ -115,8 +115,10 @@ def test_invalid_filters_are_a_400_saying_what_to_fix(api, who, unjudged):
         response = client.get(f"{url}?{query}")
         assert response.status_code == 400, query
         assert words in " ".join(response.json()["errors"][field]), response.json()
-    # An unreadable or huge page size falls back to the default, or the largest page.
-    assert client.get(f"{url}?page_size=lots").status_code == 200
+    # An unreadable page size says so; a huge one gives the largest page.
+    assert client.get(f"{url}?page_size=lots").json()["errors"]["page_size"] == [
+        "must be a whole number from 1 to 1000, not 'lots'."
+    ]
     assert client.get(f"{url}?page_size=99999999999999999999").status_code == 200
     assert client.get(f"{url}?coach=名前&sport=🎾").json()["results"] == []
 
