@@ -71,6 +71,11 @@ class Command(BaseCommand):
             raise CommandError("--level applies to --measure alpha only")
         if options["weights"] and measure not in ("cohen", "ac1"):
             raise CommandError("--weights applies to --measure cohen and --measure ac1 only")
+        if options["scale"] and measure in ("alpha", "icc", "kendall_w"):
+            raise CommandError(
+                f"--scale has no effect on --measure {measure}, which works on the values themselves (alpha's "
+                "distances come from the values rated and their counts); it applies to cohen, fleiss and ac1"
+            )
         if options["bootstrap"] < 0:
             raise CommandError("--bootstrap takes a number of resamples, 0 or more")
         path: Path = options["file"]
