@@ -84,7 +84,8 @@ class StudyData:
     item: np.ndarray
     coach: np.ndarray
     flagged: np.ndarray
-    winner: np.ndarray  # "a", "b", "tie", "neither" or "" (Likert and flagged)
+    winner_code: np.ndarray  # an index into winner_names
+    winner_names: np.ndarray  # the stored winners there are: "a", "b", "tie", "neither", "" (Likert and flagged)
     score: np.ndarray  # float, NaN where there is none
     server_ms: np.ndarray
     first_judgement: object
@@ -100,6 +101,10 @@ class StudyData:
     def method_rows(self) -> np.ndarray:
         """Counted judgements on regular items: what method comparisons and agreement are computed from."""
         return self.counted & ~self.item_gold[self.item]
+
+    def winners(self, rows: np.ndarray) -> np.ndarray:
+        """The stored winners of these judgements (indices or a mask) as text: "a", "b", "tie", "neither" or ""."""
+        return self.winner_names[self.winner_code[rows]]
 
     def of_kind(self, kind: str) -> np.ndarray:
         return self.item_kind[self.item] == KINDS.index(kind)
@@ -211,7 +216,7 @@ def load_study(study: Study) -> StudyData:
     judgements = Judgement.objects.filter(study=study).order_by("item_id", "id")
     fields = judgements.values_list("id", "item_id", "coach_id", "flag", "winner", "score", "server_ms")
     winner_codes: dict[str, int] = {}
-    columns = _Columns((np.int64, np.int64, np.int64, bool, np.int8, np.float64, np.float64), judgements.count())
+    columns = _Columns((np.int64, np.int64, np.int64, bool, np.int16, np.float64, np.float64), judgements.count())
     for rows in raw_batches(fields, CHUNK):
         jid, item, coach, flag, winner, score, ms = zip(*rows, strict=True)
         columns.append(
@@ -219,14 +224,14 @@ def load_study(study: Study) -> StudyData:
             item,
             coach,
             np.array(flag, dtype=str) != "",
-            np.fromiter((winner_codes.setdefault(w, len(winner_codes)) for w in winner), np.int8, len(rows)),
+            np.fromiter((winner_codes.setdefault(w, len(winner_codes)) for w in winner), np.int16, len(rows)),
             _floats(score),
             _floats(ms),
         )
     j_ids, j_items, coaches, flags, winners, scores, server = columns.result()
     del columns
-    # The stored winners as text again ("a", "b", "tie", "neither", or "" for Likert and flags).
-    winners = np.array(list(winner_codes), dtype=str)[winners] if winner_codes else np.zeros(0, str)
+    # As text only for the judgements a statistic asks about: a million of them would take 28 MB.
+    winner_names = np.array(list(winner_codes), dtype=str) if winner_codes else np.zeros(0, str)
     span = judgements.aggregate(first=Min("created"), last=Max("created"), revised=Max("revised"))
     last = max((t for t in (span["last"], span["revised"]) if t is not None), default=None)
     return StudyData(
@@ -246,7 +251,8 @@ def load_study(study: Study) -> StudyData:
         item=np.searchsorted(item_id, j_items),
         coach=coaches,
         flagged=flags,
-        winner=winners,
+        winner_code=winners,
+        winner_names=winner_names,
         score=scores,
         server_ms=server,
         first_judgement=span["first"],

@@ -49,18 +49,21 @@ def quality_results(
     coaches: Sequence[object],
     items: np.ndarray,
     answers: Sequence[str],
-    gold_answers: Sequence[object],
+    gold_answers: Sequence[object] | None,
     seconds: np.ndarray,
     seconds_needed: np.ndarray,
 ) -> dict[str, Any]:
-    """Per-coach records (named as ``coaches`` names them, as text) and warnings worth a look."""
+    """Per-coach records (named as ``coaches`` names them, as text) and warnings worth a look.
+
+    ``gold_answers[i]``: the gold item's answer where judgement i is on one, else None (all None: pass None).
+    """
     if len(coaches) == 0:
         return {"how": HOW_QUALITY, "coaches": [], "warnings": []}
     rows = coach_quality(
         coaches,
         items,
         answers,
-        gold_answers=expected_answers(gold_answers, answers),
+        gold_answers=expected_answers(gold_answers, answers) if gold_answers is not None else None,
         seconds=seconds,
         seconds_needed=seconds_needed,
     )

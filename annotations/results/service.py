@@ -99,7 +99,7 @@ def _comparisons(data: StudyData, names: dict[int, str]) -> tuple[np.ndarray, np
     keep = first != second
     judgement, first, second = judgement[keep], first[keep], second[keep]
     a, b = _name_array(first, names), _name_array(second, names)
-    winner = data.winner[judgement]
+    winner = data.winners(judgement)
     # The winning method's name where clip a or b won, else the stored answer (tie, neither).
     won_a, won_b = winner == "a", winner == "b"
     outcome = winner.astype(np.result_type(winner.dtype, a.dtype, b.dtype))
@@ -144,10 +144,10 @@ def _agreement(data: StudyData, names: dict[int, str], bootstrap: int, seed: int
     sports = data.item_sport[data.item]
     if study.has_pairwise:
         rows = data.method_rows & data.of_kind("pairwise")
-        units, winners = data.item_id[data.item], data.winner
+        units = data.item_id[data.item]
 
         def pairwise(mask: np.ndarray) -> dict[str, Any]:
-            return pairwise_agreement(units[mask], winners[mask], bootstrap=bootstrap, seed=seed)
+            return pairwise_agreement(units[mask], data.winners(mask), bootstrap=bootstrap, seed=seed)
 
         labels, label_of_item = _pair_labels(data, names)
         pairs = label_of_item[data.item]
@@ -207,7 +207,7 @@ def _quality(data: StudyData) -> dict[str, Any]:
     rows = np.flatnonzero(data.counted)
     items = data.item[rows]
     # Each answer as text: the stored winner, or the score written as an integer ("4").
-    answers = data.winner[rows]
+    answers = data.winners(rows)
     scored = answers == ""
     distinct, inverse = np.unique(data.score[rows[scored]], return_inverse=True)
     score_text = np.array([str(int(score)) for score in distinct.tolist()], dtype=str)
@@ -215,10 +215,13 @@ def _quality(data: StudyData) -> dict[str, Any]:
         answers = answers.astype(score_text.dtype)
     answers[scored] = score_text[inverse.reshape(-1)]
     del scored, inverse
-    # The accepted answer per judgement: None off gold items, so only gold items' answers are looked up.
-    gold_answers = np.full(rows.size, None, dtype=object)
+    # The accepted answer per judgement: None off gold items, so only gold items' answers are looked up
+    # (and none at all without gold items).
     on_gold = np.flatnonzero(data.item_gold[items])
-    gold_answers[on_gold] = [data.item_gold_answer[index] for index in items[on_gold].tolist()]
+    gold_answers = None
+    if on_gold.size:
+        gold_answers = np.full(rows.size, None, dtype=object)
+        gold_answers[on_gold] = [data.item_gold_answer[index] for index in items[on_gold].tolist()]
     flagged = Counter(pseudonym[coach] for coach in data.coach[data.flagged].tolist())
     # Coaches and items go in as small integer codes: the statistics turn them into text, and a
     # million 22-character pseudonyms would cost far more memory than a million 3-digit codes.

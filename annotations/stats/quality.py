@@ -99,9 +99,14 @@ def coach_quality(
     del agrees
     fast = per_coach(too_fast)
     # Each coach's timed judgements as one slice of a sorted copy: a median per slice, not a scan per coach.
-    timed = np.flatnonzero(~np.isnan(took))
-    by_coach = timed[np.argsort(coach_codes[timed], kind="stable")]
-    bounds = np.concatenate([[0], np.cumsum(np.bincount(coach_codes[timed], minlength=n_coaches))])
+    # A stable sort keeps each coach's judgements in their order.
+    if np.isnan(took).any():
+        timed = np.flatnonzero(~np.isnan(took))
+        by_coach = timed[np.argsort(coach_codes[timed], kind="stable")]
+        bounds = np.concatenate([[0], np.cumsum(np.bincount(coach_codes[timed], minlength=n_coaches))])
+    else:
+        by_coach = np.argsort(coach_codes, kind="stable")
+        bounds = np.concatenate([[0], np.cumsum(judged)])
     records = []
     for code, name in enumerate(coach_names.tolist()):
         times = took[by_coach[bounds[code] : bounds[code + 1]]]
