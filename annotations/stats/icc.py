@@ -93,19 +93,39 @@ def _mean_squares(matrices: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
 
 
 def _forms(matrices: np.ndarray) -> np.ndarray:
-    """(resamples, 6) ICCs of a stack of (units, raters) matrices, NaN where undefined."""
+    """(resamples, 6) ICCs of a stack of (units, raters) matrices, NaN where undefined.
+
+    A form is undefined where its denominator, an estimate of a sum of variances, is not positive: on a
+    bootstrap resample that repeats a few units that happens, and the ratio would be a number far
+    outside any ICC's range (4.0 was seen on a four-unit file) rather than an estimate.
+    """
     _, n, k = matrices.shape
     between_units, within_units, between_raters, residual = _mean_squares(matrices)
+    numerators = np.stack(
+        [
+            between_units - within_units,
+            between_units - residual,
+            between_units - residual,
+            between_units - within_units,
+            between_units - residual,
+            between_units - residual,
+        ],
+        axis=1,
+    )
+    denominators = np.stack(
+        [
+            between_units + (k - 1) * within_units,
+            between_units + (k - 1) * residual + k * (between_raters - residual) / n,
+            between_units + (k - 1) * residual,
+            between_units,
+            between_units + (between_raters - residual) / n,
+            between_units,
+        ],
+        axis=1,
+    )
     with np.errstate(divide="ignore", invalid="ignore"):
-        forms = np.stack(
-            [
-                (between_units - within_units) / (between_units + (k - 1) * within_units),
-                (between_units - residual) / (between_units + (k - 1) * residual + k * (between_raters - residual) / n),
-                (between_units - residual) / (between_units + (k - 1) * residual),
-                (between_units - within_units) / between_units,
-                (between_units - residual) / (between_units + (between_raters - residual) / n),
-                (between_units - residual) / between_units,
-            ],
-            axis=1,
-        )
-    return np.where(np.isfinite(forms), forms, np.nan)
+        forms = numerators / denominators
+    # Relative to the scale of the data, so that rounding noise in a zero variance counts as zero.
+    scale = np.abs(matrices).max(axis=(1, 2))[:, None] ** 2 + 1e-300
+    defined = (denominators > 1e-12 * scale) & np.isfinite(forms)
+    return np.where(defined, forms, np.nan)

@@ -61,6 +61,23 @@ def test_icc_bootstrap_gives_an_interval_for_every_form():
     assert result.ci95["ICC(3,k)"][0] <= result.forms["ICC(3,k)"] <= result.ci95["ICC(3,k)"][1]
 
 
+def test_a_resample_whose_variance_estimate_is_not_positive_gives_no_icc_rather_than_a_wild_one():
+    from annotations.stats.icc import _forms
+
+    # Units do not differ (BMS = 0) and the raters disagree (EMS = 1 > JMS = 0): ICC(2,k)'s denominator
+    # BMS + (JMS - EMS) / n is -0.5, and the plain ratio would be 2.0, outside any ICC's range.
+    forms = dict(zip(["1,1", "2,1", "3,1", "1,k", "2,k", "3,k"], _forms(np.array([[[1.0, 2.0], [2.0, 1.0]]]))[0]))
+    assert np.isnan(forms["2,k"])
+    # Forms whose denominators stay positive keep their (lowest possible) value for two raters.
+    assert forms["1,1"] == forms["3,1"] == -1.0
+    # On a small file, every bootstrap interval stays within the range an ICC can take.
+    matrix = np.array([[1, 2], [2, 2], [4, 3], [5, 5], [3, 1]], dtype=float)
+    result = icc_from_matrix(matrix, bootstrap=2000, seed=5)
+    for low, high in result.ci95.values():
+        assert -1.0 - 1e-9 <= high <= 1.0 + 1e-9
+        assert low <= high
+
+
 def test_kendall_w_applies_the_tie_correction():
     # Three raters, four units; rater 2 ties the first two units (one tie group of 2: T = 2^3 - 2 = 6).
     # Rank sums 4.5, 4.5, 10, 11 around 7.5 give S = 36.5; W = 12 S / (m^2 (n^3 - n) - m T) = 438 / 522.
