@@ -297,13 +297,26 @@ def cancel_job(job: Job) -> bool:
     )
 
 
+NO_WORKER_HINT_S = 30.0
+
+
 def follow_job(
-    job: Job, out: TextIO, *, progress: bool = True, poll_s: float = 0.5, timeout_s: float | None = None
+    job: Job,
+    out: TextIO,
+    *,
+    progress: bool = True,
+    poll_s: float = 0.5,
+    timeout_s: float | None = None,
+    hint_after_s: float = NO_WORKER_HINT_S,
 ) -> Job:
-    """Wait for a job to end, drawing a progress bar on ``out``; returns the final job row."""
+    """Wait for a job to end, drawing a progress bar on ``out``; returns the final job row.
+
+    A job that no worker has touched after ``hint_after_s`` gets one line saying what to start.
+    """
     from tqdm import tqdm
 
     started = time.monotonic()
+    hinted = False
     with tqdm(total=job.total or None, disable=not progress, file=out, unit="item", desc=job.kind) as bar:
         while True:
             job.refresh_from_db()
@@ -313,9 +326,22 @@ def follow_job(
             bar.refresh()
             if job.is_finished:
                 return job
-            if timeout_s is not None and time.monotonic() - started > timeout_s:
+            waited = time.monotonic() - started
+            if not hinted and waited >= hint_after_s and _untouched(job):
+                hinted = True
+                bar.write(
+                    f"job {job.pk} is still queued after {waited:.0f} s: no worker has taken it. Is a Celery worker "
+                    "running against this database and broker? `make run` starts one; otherwise "
+                    "`celery -A config worker -Q default,gpu,render`. The job waits and goes on once one runs.",
+                    file=out,
+                )
+            if timeout_s is not None and waited > timeout_s:
                 return job
             time.sleep(poll_s)
+
+
+def _untouched(job: Job) -> bool:
+    return job.status == Job.Status.QUEUED and not job.chunks.exclude(status=JobChunk.Status.PENDING).exists()
 
 
 def _describe(exc: BaseException) -> str:

@@ -191,3 +191,24 @@ def test_a_chunk_running_past_the_task_time_limit_is_queued_again_by_the_watchdo
     assert run_chunk(dead.id, _all_done) == "done"
     assert run_chunk(dead.id, _all_done) == "skipped"
     assert requeue_stalled_chunks(now=now) == 0
+
+
+def test_following_a_job_no_worker_takes_says_what_to_start():
+    from io import StringIO
+
+    from retrieval_backend.jobs import follow_job
+
+    job = _job()
+    out = StringIO()
+    follow_job(job, out, progress=False, poll_s=0.01, timeout_s=0.3, hint_after_s=0.05)
+    said = out.getvalue()
+    assert f"job {job.pk} is still queued after 0 s: no worker has taken it." in said
+    assert "celery -A config worker -Q default,gpu,render" in said
+    assert said.count("no worker has taken it") == 1  # said once, not at every poll
+
+    # A job a worker has started is just slow: no hint.
+    busy = _job()
+    JobChunk.objects.filter(job=busy, index=0).update(status=JobChunk.Status.RUNNING)
+    out = StringIO()
+    follow_job(busy, out, progress=False, poll_s=0.01, timeout_s=0.2, hint_after_s=0.05)
+    assert "no worker" not in out.getvalue()
