@@ -12,6 +12,7 @@ from __future__ import annotations
 import secrets
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
@@ -206,6 +207,13 @@ class PairingOutcome(models.Model):
         return f"identical clip at rank {self.rank} for {self.query_id}"
 
 
+def _study_of(check: GoldCheck) -> Study | None:
+    try:
+        return check.study
+    except Study.DoesNotExist:
+        return None
+
+
 class GoldCheck(models.Model):
     """A researcher-authored check with a known answer, mixed into a study at its gold rate."""
 
@@ -228,6 +236,30 @@ class GoldCheck(models.Model):
 
     def __str__(self) -> str:
         return f"gold {self.kind} check on {self.query}"
+
+    def clean(self) -> None:
+        """A gold check must make a sound item of its kind (the admin form shows these next to the fields)."""
+        errors: dict[str, str] = {}
+        if self.kind == Item.Kind.PAIRWISE:
+            if self.unrelated_clip_id is None:
+                errors["unrelated_clip"] = "A pairwise gold check sets a clearly unrelated clip against the helpful."
+            elif self.unrelated_clip_id == self.helpful_clip_id:
+                errors["unrelated_clip"] = "Choose a clip other than the helpful one."
+        elif self.kind == Item.Kind.LIKERT:
+            if self.min_score is None:
+                errors["min_score"] = "A Likert gold check needs the lowest acceptable score."
+            if self.max_score is None:
+                errors["max_score"] = "A Likert gold check needs the highest acceptable score."
+            study = _study_of(self)  # on the admin's add page the study is not saved yet, but the form holds it
+            low, high = self.min_score, self.max_score
+            if low is not None and high is not None:
+                if low > high:
+                    errors["max_score"] = "The highest acceptable score is below the lowest."
+                elif study is not None and not study.scale_min <= low <= high <= study.scale_max:
+                    scale = f"{study.scale_min} to {study.scale_max}"
+                    errors["max_score"] = f"Keep the range within the study's scale, {scale}."
+        if errors:
+            raise ValidationError(errors)
 
 
 class Assignment(models.Model):

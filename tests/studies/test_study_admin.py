@@ -133,6 +133,48 @@ def test_the_admin_form_refuses_a_scale_with_one_point_and_pairwise_with_one_met
     assert not Study.objects.filter(slug="bad").exists()
 
 
+def test_the_admin_refuses_gold_checks_that_cannot_make_a_sound_item(client, researcher, gallery):
+    _, clips, queries, (alpha, beta) = gallery
+    form = {
+        "title": "Gold",
+        "slug": "gold",
+        "kinds": "both",
+        "pairwise_question": "q",
+        "likert_question": "q",
+        "scale_min": 1,
+        "scale_max": 5,
+        "scale_labels": "{}",
+        "methods": [alpha.pk, beta.pk],
+        "depth_k": 5,
+        "raters_per_item": 3,
+        "min_years_coaching": 0,
+        "gold_rate": 0.1,
+        "seed": 0,
+        "reservation_minutes": 20,
+        "break_every": 40,
+        "gold_checks-TOTAL_FORMS": 2,
+        "gold_checks-INITIAL_FORMS": 0,
+        "gold_checks-0-kind": "pairwise",
+        "gold_checks-0-query": queries[0].pk,
+        "gold_checks-0-helpful_clip": clips[0].pk,
+        "gold_checks-1-kind": "likert",
+        "gold_checks-1-query": queries[0].pk,
+        "gold_checks-1-helpful_clip": clips[0].pk,
+        "gold_checks-1-min_score": 4,
+        "gold_checks-1-max_score": 7,
+    }
+    response = client.post(reverse("admin:studies_study_add"), form)
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "A pairwise gold check sets a clearly unrelated clip against the helpful." in text
+    assert "Keep the range within the study&#x27;s scale, 1 to 5." in text
+    assert not Study.objects.filter(slug="gold").exists()
+    form.update({"gold_checks-0-unrelated_clip": clips[1].pk, "gold_checks-1-max_score": 5})
+    response = client.post(reverse("admin:studies_study_add"), form)
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    assert Study.objects.get(slug="gold").gold_checks.count() == 2
+
+
 def test_the_build_action_reports_what_is_missing(client, researcher, gallery):
     study = Study.objects.create(title="Empty", slug="empty")
     response = client.post(
