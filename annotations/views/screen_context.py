@@ -34,6 +34,8 @@ class Player:
     narration: str
     # Width over height from the probe, so the page lays out before the video loads.
     aspect: float
+    # One frame of the source (rendered clips keep its rate), for the frame-step buttons.
+    frame_s: float = 1 / 25
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,7 @@ def players_for(assignment: Assignment, *, narrations: bool) -> dict[str, Player
             aspect=round(segment.video.width / segment.video.height, 4)
             if segment.video.width and segment.video.height
             else round(16 / 9, 4),
+            frame_s=1 / segment.video.fps if segment.video.fps and 1 <= segment.video.fps <= 240 else 1 / 25,
         )
     return players
 

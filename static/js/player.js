@@ -2,7 +2,7 @@
  * coachbench players: the task page's videos and its answer form.
  *
  * Each [data-player] plays one rendered segment (the server never sends more),
- * looping, at 0.25x to 2x, with frame steps of 1/25 s. It counts the media time
+ * looping, at 0.25x to 2x, with frame steps of one source frame (data-frame-s). It counts the media time
  * actually played, not wall time and not seeks, so a study that asks for every
  * clip to be watched in full can check it here and on the server alike.
  *
@@ -13,7 +13,8 @@
 (function () {
   "use strict";
 
-  var FRAME_S = 1 / 25;
+  // One frame of the source video, from the probe; 1/25 s when the server did not know it.
+  var DEFAULT_FRAME_S = 1 / 25;
   // A jump larger than this between two timeupdates is a seek or a stall, not playback.
   var MAX_STEP_S = 1.5;
   // How near the end the last position must be for a jump back to count as a loop.
@@ -23,6 +24,8 @@
     this.root = root;
     this.video = root.querySelector("video");
     this.side = root.dataset.side;
+    var frameS = Number(root.dataset.frameS);
+    this.frameS = frameS > 0 && frameS <= 1 ? frameS : DEFAULT_FRAME_S;
     // The layout's width for the video, until its metadata arrives (set here: no style= in the markup).
     if (root.dataset.aspect) root.style.setProperty("--ar", root.dataset.aspect);
     this.requiredMs = Number(root.dataset.durationMs) - Number(root.dataset.toleranceMs);
@@ -164,7 +167,7 @@
 
   Player.prototype.step = function (frames) {
     this.video.pause();
-    this.jump(this.video.currentTime + frames * FRAME_S);
+    this.jump(this.video.currentTime + frames * this.frameS);
   };
 
   Player.prototype.replay = function () {

@@ -60,11 +60,17 @@ class PlayableGallery:
 
 
 def playable_gallery(
-    make_video, *, clip_seconds: float = 2.0, n_clips: int = 6, width: int = 320, height: int = 180
+    make_video,
+    *,
+    clip_seconds: float = 2.0,
+    n_clips: int = 6,
+    width: int = 320,
+    height: int = 180,
+    fps: int = 25,
 ) -> PlayableGallery:
     """One gallery video cut into ``n_clips`` clips, and one mistake query on its own recording."""
     sport, _ = Sport.objects.get_or_create(slug="tennis", defaults={"name": "Tennis"})
-    source = make_video("gallery.mp4", seconds=clip_seconds * n_clips, width=width, height=height)
+    source = make_video("gallery.mp4", seconds=clip_seconds * n_clips, width=width, height=height, fps=fps)
     gallery = probed_video(source, sport)
     clips = Clip.objects.bulk_create(
         Clip(
@@ -79,7 +85,7 @@ def playable_gallery(
         for i in range(n_clips)
     )
     recording = probed_video(
-        make_video("query.mp4", seconds=clip_seconds, width=width, height=height), sport, role="query"
+        make_video("query.mp4", seconds=clip_seconds, width=width, height=height, fps=fps), sport, role="query"
     )
     query = MistakeQuery.objects.create(
         video=recording,

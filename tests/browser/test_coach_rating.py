@@ -170,6 +170,31 @@ def test_a_coach_rates_flags_and_revises_by_keyboard(live_server, page, make_vid
     assert all(j.server_ms > 0 for j in judgements.values())
 
 
+def test_the_frame_step_keys_move_by_one_frame_of_the_source(live_server, page, make_video):
+    gallery = playable_gallery(make_video, clip_seconds=CLIP_S, n_clips=2, fps=50)
+    study = live_study(gallery, raters_per_item=1)
+    add_items(study, gallery, ["likert"])
+    make_coach("ana", sports=[gallery.sport])
+    page.goto(live_server.url + reverse("login"))
+    page.fill("input[name='username']", "ana")
+    page.fill("input[name='password']", "pw-for-tests-123")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("text=Serve corrections")
+    page.goto(live_server.url + reverse("coach:continue", kwargs={"slug": study.slug}))
+    page.wait_for_selector("#task[data-kind='likert']")
+    assert page.get_attribute("#task [data-side='clip']", "data-frame-s") == "0.020000"
+    page.wait_for_function("() => document.querySelector(\"#task [data-side='clip'] video\").readyState >= 2")
+    page.click("#task [data-side='clip'] [data-act='fwd']")  # also makes it the player the keys act on
+    start = _current_time(page, "clip")
+    for _ in range(5):
+        page.keyboard.press(".")
+    page.wait_for_timeout(200)
+    assert _current_time(page, "clip") - start == pytest.approx(5 * 0.02, abs=0.005)
+    page.keyboard.press(",")
+    page.wait_for_timeout(200)
+    assert _current_time(page, "clip") - start == pytest.approx(4 * 0.02, abs=0.005)
+
+
 @pytest.fixture(autouse=True)
 def _no_proxy_for_localhost(monkeypatch) -> None:
     # A proxy from the environment would swallow requests to the live server.
