@@ -116,6 +116,8 @@ def _pairwise_tables(results: dict[str, Any]) -> list[Table]:
     )
     if "unavailable" in board:
         leaderboard.how = f"Not available: {board['unavailable']}. {leaderboard.how}"
+    elif board.get("estimator", "maximum likelihood") != "maximum likelihood":
+        leaderboard.how = f"Estimated by {board['estimator']}. {leaderboard.how}"
     for position, row in enumerate(board.get("methods", []), 1):
         leaderboard.rows.append(
             [

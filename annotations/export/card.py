@@ -90,6 +90,8 @@ def _leaderboard_section(results: dict[str, Any]) -> list[str]:
             f"| {row['method']} | {row['log_strength']:.3f} | {_interval(row['ci95'])} | {row['wins']} | "
             f"{row['losses']} | {row['ties']} | {row['neither']} |"
         )
+    if board.get("estimator", "maximum likelihood") != "maximum likelihood":
+        lines += ["", f"Estimated by {board['estimator']}."]
     lines += ["", board["how"], ""]
     return lines
 

@@ -24,7 +24,9 @@ from annotations.stats.bradley_terry import TIE_RULE
 
 HOW_LEADERBOARD = (
     "Bradley-Terry strengths by maximum likelihood from the pairwise judgements, after mapping the screen side "
-    "each coach chose back to the method behind that clip; " + TIE_RULE + ". Log-strengths are centred at 0 "
+    "each coach chose back to the method behind that clip; " + TIE_RULE + ". Where the maximum does not exist "
+    "(a method that never won nor tied), or too many bootstrap resamples lack it, every fit is penalised with "
+    "half a pseudo-win each way per compared pair, and `estimator` says so and why. Log-strengths are centred at 0 "
     "(higher is better; a difference of 1 means odds of e to 1). Intervals: percentile bootstrap resampling "
     "queries (each query brings all its comparisons). Flagged judgements and gold items are left out; "
     "comparisons where both methods returned the same clip were not shown to coaches and are counted apart."
@@ -85,6 +87,7 @@ def leaderboard(
             resampled=board.resampled,
             n_resamples=board.n_resamples,
             n_resamples_dropped=board.n_resamples_dropped,
+            estimator=board.estimator,
         )
     pairs = _records(compare_pairs(a, b, winners))
     for row in pairs:

@@ -6,8 +6,14 @@ is left out. Log-strengths are centred to mean 0. The likelihood is maximised by
 all resamples at once (a batch of small graph-Laplacian systems).
 
 The maximum exists only if the "beat or tied" graph is strongly connected: if some set of methods
-never beat nor tied any method outside it, their strengths run off to minus infinity. Such data get a
-StatisticError naming the sets; bootstrap resamples where it happens are left out and counted.
+never beat nor tied any method outside it, their strengths run off to minus infinity. That is common
+early in a study (a control method that has lost every comparison so far), so then, and when more
+than 5% of the bootstrap resamples lack a maximum (the intervals would come from the lucky ones
+only), every fit, the point estimate and all resamples alike, is penalised instead: half a pseudo-win
+each way is added to every pair of methods compared at least once (a symmetric prior that pulls
+strengths towards each other; its effect fades as comparisons accumulate). ``Leaderboard.estimator``
+says which was used and why. Methods in groups never compared with each other at all still get a
+StatisticError: no prior can place them on one scale.
 
 Bootstrap: queries are resampled with replacement (each brings all its comparisons) when query ids
 are given, otherwise single comparisons; the interval is the 2.5th to 97.5th percentile.
@@ -27,6 +33,9 @@ from annotations.stats.resampling import merge_identical_rows, percentile_interv
 
 TIE_RULE = "a tie counts as half a win for each method; 'neither' judgements are left out"
 _MAX_ITERATIONS = 100
+PRIOR_WINS = 0.5
+MAX_DROPPED_SHARE = 0.05
+MAXIMUM_LIKELIHOOD = "maximum likelihood"
 
 
 @dataclass(frozen=True)
@@ -52,6 +61,7 @@ class Leaderboard:
     resampled: str  # "queries" or "comparisons"
     n_resamples: int  # bootstrap resamples where the maximum likelihood existed
     n_resamples_dropped: int
+    estimator: str = MAXIMUM_LIKELIHOOD  # or the penalised fit, with the reason
 
 
 def bradley_terry(
@@ -94,17 +104,32 @@ def bradley_terry(
     groups, frequency = _merge_rows(contributions)
 
     wins_matrix = (frequency @ groups).reshape(m, m)
-    _check_connected(wins_matrix, methods)
-    strengths = _fit(wins_matrix[None])[0]
+    compared = (wins_matrix + wins_matrix.T + _played_without_preference(first, second, neither, m)) > 0
+    _check_compared(compared, methods)
+    prior = np.zeros((m, m))
+    estimator = MAXIMUM_LIKELIHOOD
+    missing = _missing_maximum(wins_matrix, methods)
+    if missing:
+        prior, estimator = _penalised(compared, missing)
 
-    samples = np.empty((0, m))
-    if bootstrap > 0:
+    def fit_all(resamples: int, extra: np.ndarray) -> np.ndarray:
         rng = np.random.default_rng(seed)
         parts = []
-        for block in weight_blocks(frequency.size, bootstrap):
+        for block in weight_blocks(frequency.size, resamples):
             weights = resample_weights(rng, frequency, block.stop - block.start)
-            parts.append(_fit((weights @ groups).reshape(-1, m, m)))
-        samples = np.concatenate(parts)
+            parts.append(_fit((weights @ groups).reshape(-1, m, m) + extra))
+        return np.concatenate(parts) if parts else np.empty((0, m))
+
+    samples = fit_all(bootstrap, prior) if bootstrap > 0 else np.empty((0, m))
+    dropped = int((~np.isfinite(samples).all(axis=1)).sum())
+    if not prior.any() and dropped > MAX_DROPPED_SHARE * max(bootstrap, 1):
+        prior, estimator = _penalised(
+            compared,
+            f"{dropped} of {bootstrap} bootstrap resamples had no maximum-likelihood fit (intervals from the "
+            "rest would be biased)",
+        )
+        samples = fit_all(bootstrap, prior)
+    strengths = _fit((wins_matrix + prior)[None])[0]
     kept = samples[np.isfinite(samples).all(axis=1)]
 
     def count(mask: np.ndarray, position: int) -> int:
@@ -130,6 +155,7 @@ def bradley_terry(
         resampled=resampled,
         n_resamples=int(kept.shape[0]),
         n_resamples_dropped=int(samples.shape[0] - kept.shape[0]),
+        estimator=estimator,
     )
 
 
@@ -140,17 +166,45 @@ def _merge_rows(contributions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return rows / 2.0, frequency
 
 
-def _check_connected(wins: np.ndarray, methods: np.ndarray) -> None:
+def _played_without_preference(first: np.ndarray, second: np.ndarray, neither: np.ndarray, m: int) -> np.ndarray:
+    """Pairs compared only with "neither helps" answers: compared, though they carry no win."""
+    played = np.zeros((m, m))
+    np.add.at(played, (first[neither], second[neither]), 1.0)
+    return played + played.T
+
+
+def _check_compared(compared: np.ndarray, methods: np.ndarray) -> None:
+    """Every method must be linked to every other by a chain of comparisons, or there is no common scale."""
+    reach = _reachability(compared[None].astype(np.float64))[0]
+    if not reach[0].all():
+        inside = methods[reach[0]].tolist()
+        outside = methods[~reach[0]].tolist()
+        raise StatisticError(
+            f"Bradley-Terry strengths can't be put on one scale: {', '.join(inside)} were never compared with "
+            f"{', '.join(outside)} (directly or through other methods); comparisons between these groups are needed"
+        )
+
+
+def _missing_maximum(wins: np.ndarray, methods: np.ndarray) -> str:
+    """Why the maximum-likelihood fit does not exist for these wins, or "" when it does."""
     reach = _reachability(wins[None])[0]
     for start in range(methods.size):
         if not reach[start].all():
             inside = methods[reach[start]].tolist()
             outside = methods[~reach[start]].tolist()
-            raise StatisticError(
-                f"Bradley-Terry strengths do not exist for these comparisons: {', '.join(inside)} never beat nor "
-                f"tied {', '.join(outside)} (directly or through other methods), so the fit would push them to "
-                "minus infinity; more comparisons between these groups are needed"
+            return (
+                f"{', '.join(inside)} never beat nor tied {', '.join(outside)} (directly or through other methods), "
+                "so the maximum-likelihood fit does not exist"
             )
+    return ""
+
+
+def _penalised(compared: np.ndarray, reason: str) -> tuple[np.ndarray, str]:
+    prior = PRIOR_WINS * (compared & ~np.eye(compared.shape[0], dtype=bool))
+    return prior, (
+        f"penalised maximum likelihood: {PRIOR_WINS} pseudo-win each way added to every pair of methods compared, "
+        f"because {reason}"
+    )
 
 
 def _reachability(wins: np.ndarray) -> np.ndarray:

@@ -59,13 +59,22 @@ def test_text_output_states_how_ties_were_counted(tmp_path):
     assert "a tie counts as half a win for each method" in text
 
 
+def test_a_method_that_never_won_gets_the_penalised_fit_and_the_output_says_why(tmp_path):
+    path = tmp_path / "early.csv"
+    path.write_text("a,b,winner\nx,y,x\nx,y,x\n", encoding="utf-8")
+    out = StringIO()
+    call_command("leaderboard", str(path), stdout=out)
+    assert "Bradley-Terry by penalised maximum likelihood: 0.5 pseudo-win each way" in out.getvalue()
+    assert "because y never beat nor tied x" in out.getvalue()
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
         ("a,b\nx,y\n", "lacks column\\(s\\) winner"),
         ("a,b,winner\nx,y,z\n", "line 2: winner 'z' must be 'x', 'y', 'tie' or 'neither'"),
         ("a,b,winner\nx,x,x\n", "line 2: x is compared with itself"),
-        ("a,b,winner\nx,y,x\nx,y,x\n", "never beat nor tied"),
+        ("a,b,winner\nx,y,x\nz,w,z\n", "were never compared with"),
     ],
 )
 def test_bad_files_get_a_command_error(tmp_path, content, message):

@@ -66,7 +66,8 @@ def test_a_resample_whose_variance_estimate_is_not_positive_gives_no_icc_rather_
 
     # Units do not differ (BMS = 0) and the raters disagree (EMS = 1 > JMS = 0): ICC(2,k)'s denominator
     # BMS + (JMS - EMS) / n is -0.5, and the plain ratio would be 2.0, outside any ICC's range.
-    forms = dict(zip(["1,1", "2,1", "3,1", "1,k", "2,k", "3,k"], _forms(np.array([[[1.0, 2.0], [2.0, 1.0]]]))[0]))
+    names = ["1,1", "2,1", "3,1", "1,k", "2,k", "3,k"]
+    forms = dict(zip(names, _forms(np.array([[[1.0, 2.0], [2.0, 1.0]]]))[0], strict=True))
     assert np.isnan(forms["2,k"])
     # Forms whose denominators stay positive keep their (lowest possible) value for two raters.
     assert forms["1,1"] == forms["3,1"] == -1.0

@@ -135,9 +135,34 @@ def test_bradley_terry_counts_wins_losses_and_ties_per_method():
     assert (rows["y"].wins, rows["y"].losses, rows["y"].ties) == (1, 2, 1)
 
 
-def test_bradley_terry_refuses_a_method_that_never_won_nor_tied():
-    with pytest.raises(StatisticError, match="never beat nor tied"):
-        bradley_terry(["x", "x", "y"], ["y", "z", "z"], ["x", "x", "y"])
+def test_a_method_that_never_won_nor_tied_gets_the_penalised_fit_and_the_reason():
+    board = bradley_terry(["x", "x", "y"] * 2, ["y", "z", "z"] * 2, ["x", "x", "y"] * 2, bootstrap=200, seed=1)
+    assert [row.method for row in board.methods] == ["x", "y", "z"]
+    assert board.estimator.startswith("penalised maximum likelihood: 0.5 pseudo-win each way")
+    assert "y, z never beat nor tied x" in board.estimator
+    assert all(np.isfinite(row.log_strength) for row in board.methods)
+    # With the prior every resample has a fit: none is dropped, so the intervals are not biased by the lucky ones.
+    assert (board.n_resamples, board.n_resamples_dropped) == (200, 0)
+    strengths = {row.method: row.log_strength for row in board.methods}
+    x, y, z = (strengths[name] for name in "xyz")
+    # The penalised fit is the maximum of the likelihood of the data plus the pseudo-wins.
+    wins = np.array([[0, 2, 2], [0, 0, 2], [0, 0, 0]], dtype=float) + 0.5 * (1 - np.eye(3))
+    theta = np.array([x, y, z])
+    p = 1 / (1 + np.exp(theta[None, :] - theta[:, None]))
+    gradient = wins.sum(axis=1) - ((wins + wins.T) * p).sum(axis=1)
+    assert gradient == pytest.approx(np.zeros(3), abs=1e-8)
+
+
+def test_bradley_terry_keeps_maximum_likelihood_when_it_exists_and_few_resamples_fail():
+    a, b, winner, queries, _ = _simulate(np.array([0.5, 0.0, -0.5]), 600, seed=2)
+    board = bradley_terry(a, b, winner, queries=queries, bootstrap=100, seed=0)
+    assert board.estimator == "maximum likelihood"
+    assert board.n_resamples_dropped == 0
+
+
+def test_methods_never_compared_with_each_other_are_refused():
+    with pytest.raises(StatisticError, match="were never compared with"):
+        bradley_terry(["x", "z"], ["y", "w"], ["x", "w"])
 
 
 def test_bradley_terry_results_do_not_depend_on_row_order():

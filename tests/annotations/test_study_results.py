@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 
+import numpy as np
 import pytest
 
 from annotations.judging import Answer
@@ -156,3 +157,18 @@ def test_a_study_without_judgements_reports_what_is_missing(db):
     assert "no pairwise judgements" in results["leaderboard"]["unavailable"]
     assert "no Likert judgements" in results["likert"]["unavailable"]
     assert results["agreement"]["pairwise"]["overall"]["alpha_nominal"]["value"] is None
+
+
+def test_a_leaderboard_early_in_a_study_is_shown_with_the_penalised_fit_rather_than_withheld():
+    from annotations.results.methods import leaderboard
+
+    # The random control has lost every comparison so far: no maximum-likelihood fit exists.
+    a = np.array(["text", "visual", "text", "control", "visual", "control"])
+    b = np.array(["control", "control", "visual", "text", "text", "visual"])
+    winners = np.array(["text", "visual", "visual", "text", "tie", "visual"])
+    queries = np.array([1, 1, 2, 2, 3, 3])
+    board = leaderboard(a, b, winners, queries, identical=[], bootstrap=50, seed=0)["leaderboard"]
+    assert "unavailable" not in board
+    assert board["methods"][-1]["method"] == "control"
+    assert board["estimator"].startswith("penalised maximum likelihood")
+    assert "control never beat nor tied text, visual" in board["estimator"]

@@ -57,6 +57,7 @@ class Command(BaseCommand):
             "resampled": board.resampled,
             "n_resamples": board.n_resamples,
             "n_resamples_dropped": board.n_resamples_dropped,
+            "estimator": board.estimator,
         }
         self.stdout.write(json.dumps(report) if options["json"] else _as_text(report))
 
@@ -71,7 +72,8 @@ def _as_text(report: dict[str, Any]) -> str:
         )
     lines.append("")
     lines.append(
-        f"Bradley-Terry by maximum likelihood over {report['n_comparisons']} comparisons; log-strengths centred at 0."
+        f"Bradley-Terry by {report['estimator']}, over {report['n_comparisons']} comparisons; "
+        "log-strengths centred at 0."
     )
     lines.append(f"Ties: {report['ties']}.")
     if report["n_resamples"] or report["n_resamples_dropped"]:
