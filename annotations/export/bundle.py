@@ -209,7 +209,7 @@ def _write_folder(
 def current_report(study: Study, bootstrap: int) -> dict[str, Any] | None:
     """The cached report's results if they were computed from exactly the judgements there are now.
 
-    A million judgements take the results service most of a minute; a report the worker keeps
+    A million judgements take the results service several seconds; a report the worker keeps
     current gives the same numbers (same code, same seeded bootstraps), so the bundle is the same
     bytes either way. Current means: not marked stale, and the same number of judgements and flags
     and the same time of the last change as the judgements table has now.

@@ -36,10 +36,6 @@ class Credits:
     code: np.ndarray
 
     @classmethod
-    def from_lists(cls, lists: list[list[tuple[int, int]]]) -> Credits:
-        return cls.from_codes(np.arange(len(lists), dtype=np.int64), lists)
-
-    @classmethod
     def from_codes(cls, codes: np.ndarray, distinct: list[list[tuple[int, int]]]) -> Credits:
         """Credits of items that carry ``distinct[codes[i]]``, without a Python list per item."""
         lengths = np.fromiter((len(pairs) for pairs in distinct), dtype=np.int64, count=len(distinct))
