@@ -3,6 +3,8 @@
 A research team gives its encoder by path in the method's parameters:
 
 - ``{"checkpoint": "/models/enc.pt"}``: a TorchScript file (``torch.jit.save``);
+- ``{"checkpoint": "/models/enc.pt2"}``: a ``torch.export`` program (``torch.export.save``), exported
+  with a dynamic batch dimension;
 - ``{"checkpoint": "/models/enc.pth", "module": "their_pkg.models:Encoder",
   "module_kwargs": {...}}``: a state dict, loaded into that class.
 
@@ -216,6 +218,16 @@ class VisualBackend(RetrievalBackend):
         return self._encode_segments([(q.video_uri, q.start_s, q.end_s) for q in queries])
 
 
+def _on_device(model: Any, device: Any) -> Any:
+    """Move to ``device`` and put in eval mode; an exported program's module moves but has no train/eval switch."""
+    import torch
+
+    model = model.to(device)
+    if isinstance(model, torch.fx.GraphModule):
+        return model  # torch.export modules refuse .eval(); they run as exported
+    return model.eval()
+
+
 def load_encoder(
     checkpoint: str, module: str, module_kwargs: dict[str, Any], device: Any, *, probe_shape: tuple[int, ...]
 ) -> tuple[Any, int]:
@@ -246,17 +258,36 @@ def load_encoder(
                 model.load_state_dict(state, strict=True)
             except RuntimeError as exc:
                 raise ValueError(f"the state dict in {path} does not fit {module}: {exc}") from None
+        elif path.suffix == ".pt2":
+            # torch.export's program (torch.export.save), the successor of TorchScript. Its batch dimension
+            # must have been exported as dynamic, since the last batch of a chunk is smaller.
+            try:
+                model = torch.export.load(str(path)).module()
+            except Exception as exc:  # torch raises several kinds for a file that is not an exported program
+                raise ValueError(f"{path} is not a torch.export program (.pt2): {exc}") from None
         else:
             try:
                 model = torch.jit.load(str(path), map_location="cpu")
             except RuntimeError:
                 raise ValueError(
                     f"{path} is not a TorchScript file. For a state dict, also set module to the "
-                    '"package.module:Class" that it belongs to.'
+                    '"package.module:Class" that it belongs to; for torch.export, name the file .pt2.'
                 ) from None
-        model = model.to(device).eval()
+        model = _on_device(model, device)
         with torch.inference_mode():
-            probe = model(torch.zeros(probe_shape, device=device))
+            try:
+                probe = model(torch.zeros(probe_shape, device=device))
+                if path.suffix == ".pt2":  # a program exported for one batch size fails on another here, not later
+                    model(torch.zeros((2, *probe_shape[1:]), device=device))
+            except Exception as exc:
+                if path.suffix != ".pt2":
+                    raise
+                raise ValueError(
+                    f"the exported program in {path} does not take input {probe_shape} and batches of other sizes: "
+                    "export it with a dynamic batch dimension, e.g. "
+                    "dynamic_shapes={'x': {0: torch.export.Dim('batch')}} "
+                    f"({type(exc).__name__}: {str(exc)[:200]})"
+                ) from None
         if not isinstance(probe, torch.Tensor) or probe.ndim != 2:
             raise ValueError(
                 f"the encoder in {path} returned {getattr(probe, 'shape', type(probe))} for input {probe_shape}; "

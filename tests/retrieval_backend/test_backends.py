@@ -19,7 +19,7 @@ from retrieval_backend.methods import (
 from retrieval_backend.methods.visual import VisualBackend
 from retrieval_backend.video.synthetic import moving_bar
 from tests.retrieval_backend.fake_backend import fake_distribution, install_fake_distribution  # noqa: F401 - fixture
-from tests.retrieval_backend.tiny_encoder import write_state_dict, write_torchscript
+from tests.retrieval_backend.tiny_encoder import write_exported, write_state_dict, write_torchscript
 
 NARRATIONS = [
     "Keep your shooting elbow tucked under the ball and snap your wrist on the free throw.",
@@ -211,6 +211,33 @@ def test_a_state_dict_is_loaded_into_the_named_module(make_video, tmp_path):
         Encoded.of(scripted.encode_clips(items), 1).vectors,
         rtol=1e-5,
     )
+
+
+def test_a_torch_export_program_is_loaded_and_gives_the_torchscript_vectors(make_video, tmp_path):
+    write_exported(tmp_path / "team-encoder.pt2", dim=16)
+    write_torchscript(tmp_path / "team-encoder.pt", dim=16)
+    videos = [make_video(f"v{i}.mp4", seconds=2) for i in range(3)]
+    common = {"frames": 4, "size": [32, 32], "batch_size": 2}  # batches of 2 then 1: the batch size varies
+    exported = VisualBackend({**common, "checkpoint": str(tmp_path / "team-encoder.pt2")})
+    scripted = VisualBackend({**common, "checkpoint": str(tmp_path / "team-encoder.pt")})
+    items = [clip(i + 1, uri=str(v)) for i, v in enumerate(videos)]
+    assert exported.dim == 16
+    np.testing.assert_allclose(
+        Encoded.of(exported.encode_clips(items), 3).vectors,
+        Encoded.of(scripted.encode_clips(items), 3).vectors,
+        rtol=1e-5,
+        atol=1e-6,
+    )
+
+
+def test_a_program_exported_for_one_batch_size_says_to_export_a_dynamic_batch(tmp_path):
+    write_exported(tmp_path / "fixed.pt2", dynamic_batch=False)
+    backend = VisualBackend({"checkpoint": str(tmp_path / "fixed.pt2"), "frames": 4, "size": [32, 32]})
+    with pytest.raises(ValueError, match=r"export it with a dynamic batch dimension"):
+        _ = backend.dim
+    (tmp_path / "garbage.pt2").write_bytes(b"not a zip")
+    with pytest.raises(ValueError, match=r"is not a torch.export program \(.pt2\)"):
+        _ = VisualBackend({"checkpoint": str(tmp_path / "garbage.pt2")}).dim
 
 
 def test_a_state_dict_without_its_module_says_to_name_the_module(make_video, tmp_path):

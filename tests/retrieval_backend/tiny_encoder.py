@@ -28,3 +28,12 @@ def write_torchscript(path, dim: int = 24) -> None:
 def write_state_dict(path, dim: int = 24) -> None:
     torch.manual_seed(0)
     torch.save(TinyVideoEncoder(dim).state_dict(), str(path))
+
+
+def write_exported(path, dim: int = 24, *, dynamic_batch: bool = True, frames: int = 4, size: int = 32) -> None:
+    """The same encoder as a torch.export program (.pt2), as a team on current torch would ship it."""
+    torch.manual_seed(0)
+    model = TinyVideoEncoder(dim).eval()
+    example = (torch.zeros(2, frames, 3, size, size),)
+    shapes = {"frames": {0: torch.export.Dim("batch", min=1, max=4096)}} if dynamic_batch else None
+    torch.export.save(torch.export.export(model, example, dynamic_shapes=shapes), str(path))
