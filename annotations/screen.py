@@ -101,7 +101,7 @@ SIDE_NAMES = {QUERY: "the athlete's execution", LEFT: "the left clip", RIGHT: "t
 
 
 # What a screen reads of each row. Loading only these keeps the queries cheap to build and to read.
-_VIDEO = ("source_uri", "sha256", "probe_status", "probe_error", "width", "height")
+_VIDEO = ("source_uri", "sha256", "probe_status", "probe_error", "width", "height", "fps")
 _ASSIGNMENT_FIELDS = ("token", "status", "coach", "item", "reserved", "expires", "completed", "study")
 _ITEM_FIELDS = (
     "kind",

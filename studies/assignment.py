@@ -390,13 +390,32 @@ def release_expired(*, now: datetime | None = None, batch: int = 1000) -> int:
     released = 0
     while True:
         with transaction.atomic():
+            expired = list(
+                Assignment.objects.filter(status__in=Assignment.LIVE, expires__lt=now).values_list(
+                    "pk", "study_id", "coach_id"
+                )[:batch]
+            )
+            if not expired:
+                return released
+            # The coaches' participation rows first, then their assignments: the order a claim takes them in
+            # (it locks its participation, then releases its own expired reservation), so the two can't
+            # deadlock. A participation a claim holds right now is skipped: that claim releases it itself.
+            locked = set(
+                Participation.objects.select_for_update(skip_locked=True)
+                .filter(study_id__in={s for _, s, _ in expired}, coach_id__in={c for _, _, c in expired})
+                .values_list("study_id", "coach_id")
+            )
             rows = list(
                 Assignment.objects.select_for_update(skip_locked=True)
-                .filter(status__in=Assignment.LIVE, expires__lt=now)
-                .values_list("pk", "item_id")[:batch]
+                .filter(
+                    pk__in=[pk for pk, study, coach in expired if (study, coach) in locked],
+                    status__in=Assignment.LIVE,
+                    expires__lt=now,
+                )
+                .values_list("pk", "item_id")
             )
             if not rows:
-                return released
+                return released  # what is left is in a claim's hands; the next sweep sees the rest
             ids = [pk for pk, _ in rows]
             _forget(ids)
             Assignment.objects.filter(pk__in=ids, status=Assignment.Status.RESERVED).update(
