@@ -111,7 +111,8 @@ def revisable(judgement: Judgement) -> bool:
     """A coach may revise one of their last judgements while the study is live (flags can't be revised)."""
     if judgement.flag or judgement.study.status != Study.Status.LIVE:
         return False
-    recent = Judgement.objects.filter(coach_id=judgement.coach_id).order_by("-created").values_list("pk", flat=True)
+    newest_first = Judgement.objects.filter(coach_id=judgement.coach_id).order_by("-created", "-pk")
+    recent = newest_first.values_list("pk", flat=True)
     return judgement.pk in set(recent[:REVISABLE_LAST])
 
 

@@ -241,7 +241,8 @@ def _visible_study(request: Request, slug: str) -> Study:
 
 
 def _recent(user) -> set[int]:
-    return set(Judgement.objects.filter(coach=user).order_by("-created").values_list("pk", flat=True)[:REVISABLE_LAST])
+    newest_first = Judgement.objects.filter(coach=user).order_by("-created", "-pk")
+    return set(newest_first.values_list("pk", flat=True)[:REVISABLE_LAST])
 
 
 # --- Views --------------------------------------------------------------------------------------

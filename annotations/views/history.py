@@ -28,7 +28,7 @@ def history(request: HttpRequest) -> HttpResponse:
         mine.select_related("study", "item__query", "assignment").order_by("-created", "-pk"), PER_PAGE
     ).get_page(request.GET.get("page"))
     # Which rows to offer a Revise link on; annotations.judging.revise decides for real when it is used.
-    recent = set(mine.order_by("-created").values_list("pk", flat=True)[:REVISABLE_LAST])
+    recent = set(mine.order_by("-created", "-pk").values_list("pk", flat=True)[:REVISABLE_LAST])
     rows = [
         (judgement, judgement.pk in recent and not judgement.flag and judgement.study.status == Study.Status.LIVE)
         for judgement in page
