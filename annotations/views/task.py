@@ -23,6 +23,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from annotations import breaks
 from annotations.judging import Answer, JudgementError, submit
+from annotations.models import Judgement
 from annotations.posted_answer import read_answer
 from annotations.screen import (
     SIDE_NAMES,
@@ -135,6 +136,7 @@ def _submit(request: HttpRequest, assignment: Assignment) -> HttpResponse:
     study, item = assignment.study, assignment.item
     if assignment.status == Assignment.Status.DONE or study.status not in ANSWERABLE:
         # The same form sent twice (a double click, a resent POST): its answer is already recorded.
+        _say_if_the_resent_answer_differs(request, assignment, item, study)
         return _advance(request, study, just_saved=False, streak=None)
     posted = read_answer(request.POST, item, study)
     answer = posted.answer
@@ -166,6 +168,22 @@ def _submit(request: HttpRequest, assignment: Assignment) -> HttpResponse:
         return _advance(request, study, just_saved=False, streak=None)
     streak = breaks.after_answer(request, study) if created else None
     return _advance(request, study, just_saved=created, streak=streak)
+
+
+def _say_if_the_resent_answer_differs(request: HttpRequest, assignment: Assignment, item: Item, study: Study) -> None:
+    """A form sent again after a timeout may carry a changed answer: the first one stands, and the coach is told."""
+    recorded = Judgement.objects.filter(assignment=assignment).first()
+    if recorded is None or recorded.flag:
+        return
+    posted = read_answer(request.POST, item, study).answer
+    if (posted.choice, posted.score) == (recorded.choice, recorded.score) or posted.flag:
+        return
+    then = recorded.get_choice_display() if recorded.choice else f"a score of {recorded.score}"
+    messages.info(
+        request,
+        f"That item was already answered ({then}); the first answer was kept. "
+        "To change it, open “My answers” and choose Change.",
+    )
 
 
 def _advance(request: HttpRequest, study: Study, *, just_saved: bool, streak: breaks.Streak | None) -> HttpResponse:

@@ -168,6 +168,15 @@ def test_the_same_form_twice_records_one_judgement_and_shows_the_next_item(galle
     following = Assignment.objects.get(coach=coach, status="reserved")
     assert again["HX-Push-Url"] == f"/task/{following.token}/"
     assert Participation.objects.get(coach=coach).done_count == 1
+    # The resent form carried another answer (changed while the first was in flight): the coach is told
+    # which one was kept and where to change it, instead of silently losing the second.
+    html = again.content.decode()
+    assert "That item was already answered (a score of 4); the first answer was kept." in html
+    assert "My answers" in html
+    # An identical resend (a double click) needs no word.
+    url, _ = _open_next(client, study)
+    client.post(url, {"score": "3"}, **HTMX)
+    assert "already answered" not in client.post(url, {"score": "3"}, **HTMX).content.decode()
 
 
 def test_a_score_outside_the_scale_is_refused_and_the_answer_kept(gallery, coach):
