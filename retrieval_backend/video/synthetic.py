@@ -83,6 +83,9 @@ def write_synthetic_video(
     with av.open(str(path), "w", format="mp4", options=options) as container:
         video = container.add_stream("libx264", rate=fps)
         video.width, video.height, video.pix_fmt = width, height, "yuv420p"
+        # One encoder thread: x264's sliced threads gave different bytes under CPU load, and the demo's
+        # importers recognise a video by its checksum, so a re-render must give the same file.
+        video.codec_context.thread_count = 1
         video.options = {"preset": "veryfast", "g": str(max(1, round(keyframe_interval_s * fps)))}
         sound = container.add_stream("aac", rate=44100) if audio else None
         for index in range(n_frames):

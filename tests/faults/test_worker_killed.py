@@ -173,11 +173,11 @@ def test_export_killed_mid_bundle_offers_nothing_and_resumes(settings, client, c
     report_url = reverse("admin:studies_study_report", args=[judged.study.pk])
     app.control.purge()  # the report refreshes the judging queued: not what this test is about
     worker = celery_worker_factory(queues="default")
-    with table_locked("studies_pairingoutcome"):
+    with table_locked("studies_coachprofile"):
         export = start_export(judged.study)
-        # The judgements, items, queries, clips, coaches and methods tables are written; the worker
-        # waits to read the identical pairs, the last table of the bundle.
-        wait_for(lambda: _waiting_on("studies_pairingoutcome"), timeout_s=120, what="the export half written")
+        # The results are computed and the judgements, items, queries and clips tables written; the
+        # worker waits to read the coaches' profiles for the coaches table, half-way through the bundle.
+        wait_for(lambda: _waiting_on("studies_coachprofile"), timeout_s=120, what="the export half written")
         partial = [p.name for p in settings.EXPORT_ROOT.rglob("*") if ".partial-" in str(p)]
         assert any(name.startswith("judgements") for name in partial), partial
         worker.kill()
