@@ -165,20 +165,31 @@ def next_assignment_for(coach: AbstractBaseUser, study: Study, *, now: datetime 
             handed = _hand_over(study, participation, upcoming, now)
             if handed is not None:
                 return handed
-        claimed = _claim_item(study, coach.pk, participation.last_query_id)
-        if claimed is None and participation.last_query_id is not None:
-            # Only the last query's items are left: better the same query again than nothing.
-            claimed = _claim_item(study, coach.pk, None)
+        claimed = _claim_interleaved(study, participation)
         if claimed is None:
             return None
-        item_id, query_id = claimed
-        assignment = Assignment.objects.create(
-            item_id=item_id,
-            coach=coach,
-            study=study,
-            expires=now + timedelta(minutes=study.reservation_minutes),
-        )
-        Participation.objects.filter(pk=participation.pk).update(current=assignment, last_query_id=query_id)
+        return _reserve_current(study, participation, claimed, now)
+
+
+def _claim_interleaved(study: Study, participation: Participation) -> tuple[int, int] | None:
+    """Claim an item of another query than the coach's last, or of that one when nothing else is left."""
+    claimed = _claim_item(study, participation.coach_id, participation.last_query_id)
+    if claimed is None and participation.last_query_id is not None:
+        # Only the last query's items are left: better the same query again than nothing.
+        claimed = _claim_item(study, participation.coach_id, None)
+    return claimed
+
+
+def _reserve_current(study: Study, participation: Participation, claimed: tuple[int, int], now: datetime) -> Assignment:
+    """Reserve the claimed (item, query) as the coach's current item."""
+    item_id, query_id = claimed
+    assignment = Assignment.objects.create(
+        item_id=item_id,
+        coach_id=participation.coach_id,
+        study=study,
+        expires=now + timedelta(minutes=study.reservation_minutes),
+    )
+    Participation.objects.filter(pk=participation.pk).update(current=assignment, last_query_id=query_id)
     return assignment
 
 
@@ -193,15 +204,7 @@ def _hand_over(study: Study, participation: Participation, upcoming: Assignment,
         other = _claim_item(study, participation.coach_id, participation.last_query_id)
         if other is not None:
             _release(upcoming)
-            item_id, query_id = other
-            assignment = Assignment.objects.create(
-                item_id=item_id,
-                coach_id=participation.coach_id,
-                study=study,
-                expires=now + timedelta(minutes=study.reservation_minutes),
-            )
-            Participation.objects.filter(pk=participation.pk).update(current=assignment, last_query_id=query_id)
-            return assignment
+            return _reserve_current(study, participation, other, now)
     expires = now + timedelta(minutes=study.reservation_minutes)
     # Reserved from now: the judgement's server time counts from when the coach was shown the item.
     promoted = Assignment.objects.filter(pk=upcoming.pk, status=Assignment.Status.UPCOMING).update(
@@ -247,9 +250,7 @@ def reserve_upcoming(
         left = _quota_left(study, participation)
         if left is not None and left < 2:  # the current item takes the last place
             return None
-        claimed = _claim_item(study, coach.pk, participation.last_query_id)
-        if claimed is None and participation.last_query_id is not None:
-            claimed = _claim_item(study, coach.pk, None)
+        claimed = _claim_interleaved(study, participation)
         if claimed is None:
             return None
         assignment = Assignment.objects.create(

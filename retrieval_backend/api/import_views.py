@@ -127,16 +127,14 @@ def manifest_schema(what: str, command: str):
     )
 
 
-def _problems_response(issues) -> Response:
-    listed = problems(issues)
-    body = {
-        "detail": failure_summary(issues),
-        "code": "invalid",
-        "errors": by_line(listed),
-        "problems": listed,
-        "problem_count": len(issues),
-    }
+def _problems_response(detail: str, listed: list[dict], count: int) -> Response:
+    """The 400 of a file with problems: every problem by line, and how many there are in all."""
+    body = {"detail": detail, "code": "invalid", "errors": by_line(listed), "problems": listed, "problem_count": count}
     return Response(body, status=status.HTTP_400_BAD_REQUEST)
+
+
+def _manifest_problems(issues) -> Response:
+    return _problems_response(failure_summary(issues), problems(issues), len(issues))
 
 
 def import_manifest(request: Request, kind: str) -> Response:
@@ -154,14 +152,14 @@ def import_manifest(request: Request, kind: str) -> Response:
                 raise
             if issues:
                 manifest.discard()
-                return _problems_response(issues)
+                return _manifest_problems(issues)
         return _queued(request, manifest, wanted)
     try:
         importer, result = run_import(manifest.path, wanted)
     except ImportFailed as exc:
         if not exc.issues:
             raise Conflict(str(exc)) from None
-        return _problems_response(exc.issues)
+        return _manifest_problems(exc.issues)
     finally:
         manifest.discard()
     empty = nothing_imported(importer, result)
@@ -209,15 +207,7 @@ def import_candidate_file(request: Request) -> Response:
     finally:
         manifest.discard()
     if not report.ok:
-        listed = candidate_problems(report)
-        body = {
-            "detail": candidate_failure_summary(report),
-            "code": "invalid",
-            "errors": by_line(listed),
-            "problems": listed,
-            "problem_count": report.error_count,
-        }
-        return Response(body, status=status.HTTP_400_BAD_REQUEST)
+        return _problems_response(candidate_failure_summary(report), candidate_problems(report), report.error_count)
     if report.sets == 0:
         raise serializers.ValidationError({"file": [NO_CANDIDATES]})
     return Response(candidate_result(report), status=status.HTTP_201_CREATED)

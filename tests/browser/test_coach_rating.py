@@ -7,12 +7,9 @@ Screenshots of both task kinds at laptop and tablet sizes go to test-artifacts/.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from django.db import connections
 from django.urls import reverse
 
 from annotations.models import Judgement, JudgementRevision
@@ -23,42 +20,13 @@ from tests.annotations.rating_setup import (
     live_study,
     playable_gallery,
 )
+from tests.browser.conftest import LAPTOP, PHONE, TABLET
 from tests.studies.conftest import make_coach
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--headless",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--autoplay-policy=no-user-gesture-required",
-]
-LAPTOP = {"width": 1366, "height": 768}
-TABLET = {"width": 768, "height": 1024}
-PHONE = {"width": 390, "height": 844}
 CLIP_S = 1.6
-
-
-@pytest.fixture
-def page(monkeypatch) -> Iterator:
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API runs an event loop in this thread; the ORM calls below
-    # are ordinary blocking calls between browser steps, which Django would refuse.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport=LAPTOP)
-        page.set_default_timeout(30_000)
-        try:
-            yield page
-        finally:
-            browser.close()
-            # Under Playwright's event loop the ORM calls of the test got connections of their own
-            # (Django keys connections by context); close them, or PostgreSQL can't drop the test database.
-            connections.close_all()
 
 
 def _screenshot(page, name: str) -> None:
@@ -193,36 +161,3 @@ def test_the_frame_step_keys_move_by_one_frame_of_the_source(live_server, page, 
     page.keyboard.press(",")
     page.wait_for_timeout(200)
     assert _current_time(page, "clip") - start == pytest.approx(4 * 0.02, abs=0.005)
-
-
-@pytest.fixture(autouse=True)
-def _no_proxy_for_localhost(monkeypatch) -> None:
-    # A proxy from the environment would swallow requests to the live server.
-    for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
-        if name in os.environ:
-            monkeypatch.delenv(name)
-
-
-def test_without_javascript_the_form_posts_and_redirects(live_server, page, make_video):
-    gallery = playable_gallery(make_video, clip_seconds=1.0, n_clips=4, width=320, height=180)
-    study = live_study(gallery, raters_per_item=1)
-    first, _ = add_items(study, gallery, ["likert", "likert"])
-    make_coach("ana", sports=[gallery.sport])
-    context = page.context.browser.new_context(java_script_enabled=False, viewport=TABLET)
-    plain = context.new_page()
-    plain.goto(live_server.url + reverse("login"))
-    plain.fill("input[name='username']", "ana")
-    plain.fill("input[name='password']", "pw-for-tests-123")
-    plain.click("button:has-text('Log in')")
-    plain.goto(live_server.url + reverse("coach:continue", args=[study.slug]))
-    assert plain.get_attribute("#task video", "controls") is not None  # the browser's own controls
-    task_url = plain.url
-    plain.click("label.point:has-text('2')")
-    plain.fill("textarea[name='rationale']", "Good cue, weak camera angle.")
-    plain.screenshot(path=str(ARTIFACTS / "coach-likert-nojs-tablet.png"), full_page=True)
-    plain.click("button[data-submit]")
-    plain.wait_for_url(lambda url: url != task_url)
-    assert "/task/" in plain.url
-    judgement = Judgement.objects.get()
-    assert (judgement.item_id, judgement.score, judgement.rationale) == (first.pk, 2, "Good cue, weak camera angle.")
-    context.close()

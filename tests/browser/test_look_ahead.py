@@ -8,10 +8,7 @@ elements that preloaded them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from django.db import connections
 from django.urls import reverse
 
 from annotations.models import Judgement
@@ -22,32 +19,9 @@ from tests.annotations.rating_setup import (
     live_study,
     playable_gallery,
 )
-from tests.browser.test_coach_rating import CHROMIUM_ARGS, LAPTOP
 from tests.studies.conftest import make_coach
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def _no_proxy_for_localhost(monkeypatch) -> None:
-    for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-def page(monkeypatch) -> Iterator:
-    from playwright.sync_api import sync_playwright
-
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport=LAPTOP)
-        page.set_default_timeout(30_000)
-        try:
-            yield page
-        finally:
-            browser.close()
-            connections.close_all()
 
 
 def _clip_urls(token: str, sides: tuple[str, ...]) -> list[str]:

@@ -8,6 +8,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from retrieval_backend.models import Candidate, CandidateSet, Clip, MistakeQuery, RetrievalMethod, Sport, Video
+from studies.items import build_items
 from studies.models import CoachProfile, Study
 
 
@@ -98,4 +99,13 @@ def study(gallery, coaches):
     _, _, _, methods = gallery
     study = Study.objects.create(title="Serve study", slug="serve", depth_k=5, raters_per_item=3, seed=11)
     study.methods.set(methods)
+    return study
+
+
+@pytest.fixture
+def live_study(study):
+    """The study with its items built, live."""
+    build_items(study)
+    Study.objects.filter(pk=study.pk).update(status=Study.Status.LIVE)
+    study.refresh_from_db()
     return study

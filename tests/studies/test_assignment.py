@@ -27,14 +27,6 @@ from tests.studies.conftest import make_coach, make_gallery
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def live_study(study):
-    build_items(study)
-    Study.objects.filter(pk=study.pk).update(status=Study.Status.LIVE)
-    study.refresh_from_db()
-    return study
-
-
 def _judge_all(coach, study, limit=10_000):
     judged = []
     for _ in range(limit):

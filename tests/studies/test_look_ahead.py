@@ -35,14 +35,6 @@ from tests.studies.conftest import make_coach, make_gallery
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def live_study(study):
-    build_items(study)
-    Study.objects.filter(pk=study.pk).update(status=Study.Status.LIVE)
-    study.refresh_from_db()
-    return study
-
-
 def _complete(coach, assignment) -> None:
     with transaction.atomic():
         complete_assignment(lock_assignment(assignment.token, coach))
