@@ -161,3 +161,28 @@ def test_the_frame_step_keys_move_by_one_frame_of_the_source(live_server, page, 
     page.keyboard.press(",")
     page.wait_for_timeout(200)
     assert _current_time(page, "clip") - start == pytest.approx(4 * 0.02, abs=0.005)
+
+
+def test_without_javascript_the_form_posts_and_redirects(live_server, page, make_video):
+    gallery = playable_gallery(make_video, clip_seconds=1.0, n_clips=4, width=320, height=180)
+    study = live_study(gallery, raters_per_item=1)
+    first, _ = add_items(study, gallery, ["likert", "likert"])
+    make_coach("ana", sports=[gallery.sport])
+    context = page.context.browser.new_context(java_script_enabled=False, viewport=TABLET)
+    plain = context.new_page()
+    plain.goto(live_server.url + reverse("login"))
+    plain.fill("input[name='username']", "ana")
+    plain.fill("input[name='password']", "pw-for-tests-123")
+    plain.click("button:has-text('Log in')")
+    plain.goto(live_server.url + reverse("coach:continue", args=[study.slug]))
+    assert plain.get_attribute("#task video", "controls") is not None  # the browser's own controls
+    task_url = plain.url
+    plain.click("label.point:has-text('2')")
+    plain.fill("textarea[name='rationale']", "Good cue, weak camera angle.")
+    plain.screenshot(path=str(ARTIFACTS / "coach-likert-nojs-tablet.png"), full_page=True)
+    plain.click("button[data-submit]")
+    plain.wait_for_url(lambda url: url != task_url)
+    assert "/task/" in plain.url
+    judgement = Judgement.objects.get()
+    assert (judgement.item_id, judgement.score, judgement.rationale) == (first.pk, 2, "Good cue, weak camera angle.")
+    context.close()
