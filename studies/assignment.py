@@ -35,7 +35,8 @@ from django.db import connection, transaction
 from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.utils import timezone
 
-from studies.models import Assignment, CoachProfile, Item, Participation, Study
+from studies import assignment_sql as sql
+from studies.models import Assignment, CoachProfile, Item, Participation, Study, new_token
 
 
 class AssignmentError(Exception):
@@ -81,18 +82,29 @@ def _participation(study: Study, coach: AbstractBaseUser) -> Participation:
 
     Its two reservations come along, and the look-ahead's query, in the same query.
     """
-    rows = (
-        Participation.objects.select_for_update(of=("self",))
-        .select_related("current", "upcoming")
-        .annotate(upcoming_query_id=F("upcoming__item__query_id"))
+    lock = sql.lock_participation(connection.vendor)
+    row = sql.fetch_one(lock, [study.pk, coach.pk])
+    if row is None:
+        Participation.objects.get_or_create(study=study, coach=coach, defaults={"eligible": is_eligible(study, coach)})
+        row = sql.fetch_one(lock, [study.pk, coach.pk])  # locked now, whoever created it
+    fields = len(sql.PARTICIPATION_FIELDS)
+    values = dict(zip(sql.PARTICIPATION_FIELDS, row[:fields], strict=True))
+    participation = sql.instance(
+        Participation, {**values, "eligible": bool(values["eligible"]), "study_id": study.pk, "coach_id": coach.pk}
     )
-    participation = rows.filter(study=study, coach=coach).first()
-    if participation is None:
-        participation, _ = Participation.objects.get_or_create(
-            study=study, coach=coach, defaults={"eligible": is_eligible(study, coach)}
-        )
-        participation.upcoming_query_id = None
+    width = len(sql.RESERVATION_FIELDS)
+    participation.current = _reservation(row[fields : fields + width], study, coach)
+    participation.upcoming = _reservation(row[fields + width : fields + 2 * width], study, coach)
+    participation.upcoming_query_id = row[-1]
     return participation
+
+
+def _reservation(row: tuple, study: Study, coach: AbstractBaseUser) -> Assignment | None:
+    values = dict(zip(sql.RESERVATION_FIELDS, row, strict=True))
+    if values["id"] is None:
+        return None
+    values.update(reserved=sql.aware(values["reserved"]), expires=sql.aware(values["expires"]))
+    return sql.instance(Assignment, {**values, "study_id": study.pk, "coach_id": coach.pk})
 
 
 def _quota_left(study: Study, participation: Participation) -> int | None:
@@ -100,35 +112,6 @@ def _quota_left(study: Study, participation: Participation) -> int | None:
     if study.quota_per_coach is None:
         return None
     return study.quota_per_coach - participation.done_count
-
-
-def _claim_sql() -> str:
-    q = connection.ops.quote_name
-    item, assignment = q(Item._meta.db_table), q(Assignment._meta.db_table)
-    lock = "FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
-    # Only table and column names are interpolated here; every value is a parameter.
-    return f"""
-        UPDATE {item} SET {q("load")} = {q("load")} + 1
-        WHERE {q("id")} = (
-            SELECT i.{q("id")} FROM {item} i
-            WHERE i.{q("study_id")} = %s
-              AND i.{q("load")} < i.{q("needed")}
-              AND i.{q("query_id")} <> %s
-              AND NOT EXISTS (
-                  SELECT 1 FROM {assignment} a WHERE a.{q("item_id")} = i.{q("id")} AND a.{q("coach_id")} = %s
-              )
-            ORDER BY i.{q("load")}, i.{q("order_key")}
-            LIMIT 1 {lock}
-        )
-        RETURNING {q("id")}, {q("query_id")}
-    """  # noqa: S608 - only quoted table and column names from model meta; every value is a parameter
-
-
-def _claim_item(study: Study, coach_id: int, avoid_query_id: int | None) -> tuple[int, int] | None:
-    with connection.cursor() as cursor:
-        cursor.execute(_claim_sql(), [study.pk, avoid_query_id if avoid_query_id is not None else -1, coach_id])
-        row = cursor.fetchone()
-    return (row[0], row[1]) if row else None
 
 
 def next_assignment_for(coach: AbstractBaseUser, study: Study, *, now: datetime | None = None) -> Assignment | None:
@@ -165,32 +148,54 @@ def next_assignment_for(coach: AbstractBaseUser, study: Study, *, now: datetime 
             handed = _hand_over(study, participation, upcoming, now)
             if handed is not None:
                 return handed
-        claimed = _claim_interleaved(study, participation)
-        if claimed is None:
-            return None
-        return _reserve_current(study, participation, claimed, now)
+        return _claim(study, participation, now, current=True)
 
 
-def _claim_interleaved(study: Study, participation: Participation) -> tuple[int, int] | None:
-    """Claim an item of another query than the coach's last, or of that one when nothing else is left."""
-    claimed = _claim_item(study, participation.coach_id, participation.last_query_id)
-    if claimed is None and participation.last_query_id is not None:
-        # Only the last query's items are left: better the same query again than nothing.
-        claimed = _claim_item(study, participation.coach_id, None)
-    return claimed
-
-
-def _reserve_current(study: Study, participation: Participation, claimed: tuple[int, int], now: datetime) -> Assignment:
-    """Reserve the claimed (item, query) as the coach's current item."""
-    item_id, query_id = claimed
-    assignment = Assignment.objects.create(
-        item_id=item_id,
-        coach_id=participation.coach_id,
-        study=study,
-        expires=now + timedelta(minutes=study.reservation_minutes),
+def _claim(
+    study: Study, participation: Participation, now: datetime, *, current: bool, fallback: bool = True
+) -> Assignment | None:
+    """Claim an item of another query than the coach's last and reserve it for them, as their current item
+    or their look-ahead; an item of that last query when nothing else is left (unless not ``fallback``).
+    """
+    avoid = [participation.last_query_id]
+    if fallback and participation.last_query_id is not None:
+        avoid.append(None)  # better the same query again than nothing
+    token = new_token()
+    status = Assignment.Status.RESERVED if current else Assignment.Status.UPCOMING
+    expires = now + timedelta(minutes=study.reservation_minutes)
+    for avoid_query_id in avoid:
+        claimed = sql.claim(
+            study_id=study.pk,
+            coach_id=participation.coach_id,
+            participation_id=participation.pk,
+            avoid_query_id=avoid_query_id,
+            token=token,
+            status=status,
+            now=now,
+            expires=expires,
+            as_current=current,
+        )
+        if claimed is not None:
+            break
+    else:
+        return None
+    assignment_id, item_id, query_id = claimed
+    if current:
+        participation.last_query_id = query_id
+    return sql.instance(
+        Assignment,
+        {
+            "id": assignment_id,
+            "item_id": item_id,
+            "coach_id": participation.coach_id,
+            "study_id": study.pk,
+            "token": token,
+            "status": status,
+            "reserved": now,
+            "expires": expires,
+            "completed": None,
+        },
     )
-    Participation.objects.filter(pk=participation.pk).update(current=assignment, last_query_id=query_id)
-    return assignment
 
 
 def _hand_over(study: Study, participation: Participation, upcoming: Assignment, now: datetime) -> Assignment | None:
@@ -201,18 +206,17 @@ def _hand_over(study: Study, participation: Participation, upcoming: Assignment,
     """
     query_id = participation.upcoming_query_id
     if query_id is not None and query_id == participation.last_query_id:
-        other = _claim_item(study, participation.coach_id, participation.last_query_id)
+        other = _claim(study, participation, now, current=True, fallback=False)
         if other is not None:
             _release(upcoming)
-            return _reserve_current(study, participation, other, now)
+            return other
     expires = now + timedelta(minutes=study.reservation_minutes)
     # Reserved from now: the judgement's server time counts from when the coach was shown the item.
-    promoted = Assignment.objects.filter(pk=upcoming.pk, status=Assignment.Status.UPCOMING).update(
-        status=Assignment.Status.RESERVED, reserved=now, expires=expires
+    promoted = sql.promote_upcoming(
+        assignment_id=upcoming.pk, participation_id=participation.pk, query_id=query_id, now=now, expires=expires
     )
-    if promoted != 1:
+    if not promoted:
         return None
-    Participation.objects.filter(pk=participation.pk).update(current=upcoming, upcoming=None, last_query_id=query_id)
     upcoming.status, upcoming.reserved, upcoming.expires = Assignment.Status.RESERVED, now, expires
     return upcoming
 
@@ -250,18 +254,7 @@ def reserve_upcoming(
         left = _quota_left(study, participation)
         if left is not None and left < 2:  # the current item takes the last place
             return None
-        claimed = _claim_interleaved(study, participation)
-        if claimed is None:
-            return None
-        assignment = Assignment.objects.create(
-            item_id=claimed[0],
-            coach=coach,
-            study=study,
-            status=Assignment.Status.UPCOMING,
-            expires=now + timedelta(minutes=study.reservation_minutes),
-        )
-        Participation.objects.filter(pk=participation.pk).update(upcoming=assignment)
-    return assignment
+        return _claim(study, participation, now, current=False)
 
 
 @dataclass(frozen=True)
@@ -273,15 +266,21 @@ class Completion:
 def lock_assignment(token: str, coach: AbstractBaseUser) -> Assignment:
     """Lock the coach's assignment ``token`` for the rest of the transaction; only its holder may.
 
-    The item and study are read by primary key afterwards rather than joined: with
-    statistics gathered before a study's first assignments, PostgreSQL planned the
-    join as a walk over the whole item index.
+    Its item and study come with it, with what a submit reads of them (the rest loads when touched).
     """
-    assignment = Assignment.objects.select_for_update().filter(token=token, coach=coach).first()
-    if assignment is None:
+    row = sql.fetch_one(sql.lock_held(connection.vendor), [token, coach.pk])
+    if row is None:
         raise ReservationLost("This item is not reserved for you. Open the next item to continue.")
-    assignment.item = Item.objects.get(pk=assignment.item_id)
-    assignment.study = Study.objects.get(pk=assignment.study_id)
+    fields, item_fields = len(sql.LOCKED_FIELDS), len(sql.LOCKED_ITEM_FIELDS)
+    values = dict(zip(sql.LOCKED_FIELDS, row[:fields], strict=True))
+    values.update(reserved=sql.aware(values["reserved"]), expires=sql.aware(values["expires"]))
+    assignment = sql.instance(Assignment, {**values, "token": token, "coach_id": coach.pk})
+    item = dict(zip(sql.LOCKED_ITEM_FIELDS, row[fields : fields + item_fields], strict=True))
+    assignment.item = sql.instance(
+        Item, {**item, "swapped": bool(item["swapped"]), "id": values["item_id"], "study_id": values["study_id"]}
+    )
+    study = dict(zip(sql.LOCKED_STUDY_FIELDS, row[fields + item_fields :], strict=True))
+    assignment.study = sql.instance(Study, {**study, "id": values["study_id"]})
     return assignment
 
 
@@ -296,9 +295,9 @@ def complete_assignment(assignment: Assignment, *, now: datetime | None = None) 
     if assignment.status == Assignment.Status.DONE:
         return Completion(assignment, created=False)
     _refuse_upcoming(assignment)
-    if assignment.status == Assignment.Status.RESERVED:
-        Item.objects.filter(pk=assignment.item_id).update(judgements_done=F("judgements_done") + 1)
-    else:
+    change = sql.JUDGED
+    if assignment.status != Assignment.Status.RESERVED:
+        change = None  # counted here, on condition
         retaken = Item.objects.filter(pk=assignment.item_id, load__lt=F("needed")).update(
             load=F("load") + 1, judgements_done=F("judgements_done") + 1
         )
@@ -307,7 +306,7 @@ def complete_assignment(assignment: Assignment, *, now: datetime | None = None) 
                 "Your reservation of this item expired and other coaches have since judged it. "
                 "Your answer was not needed; please continue with the next item."
             )
-    _mark_done(assignment, now or timezone.now(), counts=True)
+    _mark_done(assignment, now or timezone.now(), item_change=change, counts=True)
     return Completion(assignment, created=True)
 
 
@@ -319,11 +318,8 @@ def flag_assignment(assignment: Assignment, *, now: datetime | None = None) -> C
     if assignment.status == Assignment.Status.DONE:
         return Completion(assignment, created=False)
     _refuse_upcoming(assignment)
-    if assignment.status == Assignment.Status.RESERVED:
-        Item.objects.filter(pk=assignment.item_id).update(load=F("load") - 1, flagged=F("flagged") + 1)
-    else:
-        Item.objects.filter(pk=assignment.item_id).update(flagged=F("flagged") + 1)
-    _mark_done(assignment, now or timezone.now(), counts=False)
+    change = sql.FLAGGED_RESERVED if assignment.status == Assignment.Status.RESERVED else sql.FLAGGED_RELEASED
+    _mark_done(assignment, now or timezone.now(), item_change=change, counts=False)
     return Completion(assignment, created=True)
 
 
@@ -332,14 +328,17 @@ def _refuse_upcoming(assignment: Assignment) -> None:
         raise ReservationLost("This item is not open to you yet: finish the one you hold first.")
 
 
-def _mark_done(assignment: Assignment, now: datetime, *, counts: bool) -> None:
-    assignment.status = Assignment.Status.DONE
-    assignment.completed = now
-    assignment.save(update_fields=["status", "completed"])
-    changes = {"current": Case(When(current_id=assignment.pk, then=Value(None)), default=F("current"))}
-    if counts:
-        changes["done_count"] = F("done_count") + 1
-    Participation.objects.filter(study_id=assignment.study_id, coach_id=assignment.coach_id).update(**changes)
+def _mark_done(assignment: Assignment, now: datetime, *, item_change: str | None, counts: bool) -> None:
+    sql.finish(
+        assignment_id=assignment.pk,
+        item_id=assignment.item_id,
+        study_id=assignment.study_id,
+        coach_id=assignment.coach_id,
+        now=now,
+        item_change=item_change,
+        counts=counts,
+    )
+    assignment.status, assignment.completed = Assignment.Status.DONE, now
 
 
 def release_assignment(assignment: Assignment) -> bool:

@@ -1,0 +1,290 @@
+"""The assignment engine's hot statements, as SQL built once from the models.
+
+Every coach's click runs a claim or a submit, many of them at once. Built by the
+ORM, each of their statements cost about a millisecond of Python, several times
+what the database took to run it; these are plain parameterised statements
+instead, their table names taken from the models' meta, built once per database
+vendor. Every value is a parameter.
+
+On PostgreSQL a claim's three writes (the item's load, the new assignment, the
+coach's pointer to it) are one statement, and so are a submit's three (the
+item's count, the assignment's status, the coach's progress): data-modifying
+CTEs run in one snapshot, and the row locks, check constraints and unique
+constraints that keep the engine's promises hold for them as for separate
+statements. SQLite has no data-modifying CTEs, so there the same writes are
+separate statements in the same (``IMMEDIATE``) transaction.
+
+Rows are read by primary key or unique key only, and the item and study of an
+assignment come as scalar subqueries, never as a join: a join leaves PostgreSQL
+free to walk the whole item index when its statistics lag behind a busy
+assignments table, while a subquery on a primary key has one plan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from functools import cache
+
+from django.db import DEFAULT_DB_ALIAS, connection
+from django.utils.dateparse import parse_datetime
+
+from studies.models import Assignment, Item, Participation, Study
+
+# The columns each statement reads, in order, named as the models' attributes.
+PARTICIPATION_FIELDS = ("id", "eligible", "done_count", "last_query_id")
+RESERVATION_FIELDS = ("id", "token", "status", "reserved", "expires", "item_id")
+LOCKED_FIELDS = ("id", "status", "reserved", "expires", "item_id", "study_id")
+LOCKED_ITEM_FIELDS = ("kind", "swapped")
+LOCKED_STUDY_FIELDS = ("status", "scale_min", "scale_max")
+
+
+def _tables() -> dict[str, str]:
+    q = connection.ops.quote_name
+    return {
+        "item": q(Item._meta.db_table),
+        "assignment": q(Assignment._meta.db_table),
+        "participation": q(Participation._meta.db_table),
+        "study": q(Study._meta.db_table),
+    }
+
+
+def _postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+@cache
+def lock_participation(vendor: str) -> str:
+    """The coach's participation row, locked, with its current and look-ahead reservations (and the latter's query)."""
+    lock = "FOR UPDATE OF p" if vendor == "postgresql" else ""
+    columns = ", ".join(
+        [f'p."{f}"' for f in PARTICIPATION_FIELDS]
+        + [f'c."{f}"' for f in RESERVATION_FIELDS]
+        + [f'u."{f}"' for f in RESERVATION_FIELDS]
+    )
+    return """
+        SELECT {columns},
+               (SELECT ui."query_id" FROM {item} ui WHERE ui."id" = u."item_id")
+        FROM {participation} p
+        LEFT JOIN {assignment} c ON c."id" = p."current_id"
+        LEFT JOIN {assignment} u ON u."id" = p."upcoming_id"
+        WHERE p."study_id" = %s AND p."coach_id" = %s
+        {lock}
+    """.format(columns=columns, lock=lock, **_tables())
+
+
+@cache
+def _pick(vendor: str) -> str:
+    """The next open item for a coach: least loaded first, then the study's seeded order; params study, avoid, coach."""
+    lock = "FOR UPDATE SKIP LOCKED" if vendor == "postgresql" else ""
+    return """
+        SELECT i."id" FROM {item} i
+        WHERE i."study_id" = %s
+          AND i."load" < i."needed"
+          AND i."query_id" <> %s
+          AND NOT EXISTS (SELECT 1 FROM {assignment} a WHERE a."item_id" = i."id" AND a."coach_id" = %s)
+        ORDER BY i."load", i."order_key"
+        LIMIT 1 {lock}
+    """.format(lock=lock, **_tables())
+
+
+@cache
+def _claim_cte(pointer: str) -> str:
+    """PostgreSQL: claim an item, insert its reservation, point the participation at it; one statement."""
+    last_query = ', "last_query_id" = (SELECT "query_id" FROM claimed)' if pointer == "current_id" else ""
+    return """
+        WITH claimed AS (
+            UPDATE {item} SET "load" = "load" + 1 WHERE "id" = ({pick}) RETURNING "id", "query_id"
+        ), made AS (
+            INSERT INTO {assignment} ("item_id", "coach_id", "study_id", "token", "status", "reserved", "expires")
+            SELECT "id", %s, %s, %s, %s, %s, %s FROM claimed
+            RETURNING "id"
+        ), pointed AS (
+            UPDATE {participation} SET "{pointer}" = (SELECT "id" FROM made){last_query}
+            WHERE "id" = %s AND EXISTS (SELECT 1 FROM made)
+        )
+        SELECT made."id", claimed."id", claimed."query_id" FROM made, claimed
+    """.format(pick=_pick("postgresql"), pointer=pointer, last_query=last_query, **_tables())
+
+
+@cache
+def _claim_steps() -> tuple[str, str, str]:
+    """SQLite: the claim's three writes as three statements."""
+    t = _tables()
+    return (
+        'UPDATE {item} SET "load" = "load" + 1 WHERE "id" = ({pick}) RETURNING "id", "query_id"'.format(
+            pick=_pick("sqlite"), **t
+        ),
+        'INSERT INTO {assignment} ("item_id", "coach_id", "study_id", "token", "status", "reserved", "expires") '
+        'VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING "id"'.format(**t),
+        'UPDATE {participation} SET "{{pointer}}" = %s{{last_query}} WHERE "id" = %s'.format(**t),
+    )
+
+
+def db_datetime(value: datetime):
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+def aware(value) -> datetime | None:
+    """A timestamp as read by raw SQL (SQLite gives naive UTC, or text) as the ORM would give it."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def claim(
+    *,
+    study_id: int,
+    coach_id: int,
+    participation_id: int,
+    avoid_query_id: int | None,
+    token: str,
+    status: str,
+    now: datetime,
+    expires: datetime,
+    as_current: bool,
+) -> tuple[int, int, int] | None:
+    """Claim the next item and reserve it for the coach; (assignment id, item id, query id), or None.
+
+    ``as_current`` points the participation's current item (and last query) at the
+    reservation; otherwise its look-ahead. The caller holds the participation lock.
+    """
+    pointer = "current_id" if as_current else "upcoming_id"
+    pick = [study_id, avoid_query_id if avoid_query_id is not None else -1, coach_id]
+    values = [coach_id, study_id, token, status, db_datetime(now), db_datetime(expires)]
+    with connection.cursor() as cursor:
+        if _postgres():
+            cursor.execute(_claim_cte(pointer), [*pick, *values, participation_id])
+            row = cursor.fetchone()
+            return (row[0], row[1], row[2]) if row else None
+        claim_item, insert, point = _claim_steps()
+        cursor.execute(claim_item, pick)
+        claimed = cursor.fetchone()
+        if claimed is None:
+            return None
+        item_id, query_id = claimed
+        cursor.execute(insert, [item_id, *values])
+        (assignment_id,) = cursor.fetchone()
+        if as_current:
+            cursor.execute(
+                point.format(pointer=pointer, last_query=', "last_query_id" = %s'),
+                [assignment_id, query_id, participation_id],
+            )
+        else:
+            cursor.execute(point.format(pointer=pointer, last_query=""), [assignment_id, participation_id])
+    return assignment_id, item_id, query_id
+
+
+@cache
+def _promote(vendor: str) -> tuple[str, str]:
+    t = _tables()
+    promote = (
+        'UPDATE {assignment} SET "status" = %s, "reserved" = %s, "expires" = %s WHERE "id" = %s AND "status" = %s'
+    ).format(**t)
+    point = 'UPDATE {participation} SET "current_id" = %s, "upcoming_id" = NULL, "last_query_id" = %s WHERE "id" = %s'
+    if vendor == "postgresql":
+        combined = (
+            'WITH promoted AS ({promote} RETURNING "id") '
+            'UPDATE {participation} SET "current_id" = promoted."id", "upcoming_id" = NULL, "last_query_id" = %s '
+            'FROM promoted WHERE {participation}."id" = %s'
+        ).format(promote=promote, **t)
+        return combined, ""
+    return promote, point.format(**t)
+
+
+def promote_upcoming(
+    *, assignment_id: int, participation_id: int, query_id: int | None, now: datetime, expires: datetime
+) -> bool:
+    """Make the look-ahead the coach's current reservation; False when it is no longer a look-ahead."""
+    promote = [Assignment.Status.RESERVED, db_datetime(now), db_datetime(expires), assignment_id]
+    with connection.cursor() as cursor:
+        combined, point = _promote(connection.vendor)
+        if not point:
+            cursor.execute(combined, [*promote, Assignment.Status.UPCOMING, query_id, participation_id])
+            return cursor.rowcount == 1
+        cursor.execute(combined, [*promote, Assignment.Status.UPCOMING])
+        if cursor.rowcount != 1:
+            return False
+        cursor.execute(point, [assignment_id, query_id, participation_id])
+    return True
+
+
+@cache
+def lock_held(vendor: str) -> str:
+    """The coach's assignment by token, locked, with what a submit needs of its item and study."""
+    lock = "FOR UPDATE" if vendor == "postgresql" else ""
+    t = _tables()
+    columns = [f'a."{f}"' for f in LOCKED_FIELDS]
+    columns += [f'(SELECT i."{f}" FROM {t["item"]} i WHERE i."id" = a."item_id")' for f in LOCKED_ITEM_FIELDS]
+    columns += [f'(SELECT s."{f}" FROM {t["study"]} s WHERE s."id" = a."study_id")' for f in LOCKED_STUDY_FIELDS]
+    return 'SELECT {columns} FROM {assignment} a WHERE a."token" = %s AND a."coach_id" = %s {lock}'.format(
+        columns=", ".join(columns), lock=lock, **t
+    )
+
+
+def fetch_one(sql: str, params: Sequence) -> tuple | None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()
+
+
+@cache
+def _finish(vendor: str, item_change: str | None, counts: bool) -> tuple[str, ...]:
+    """A reservation judged (or flagged): the item's counts, the assignment done, the coach's progress.
+
+    Params: item id (unless ``item_change`` is None); done status, completed, assignment id; assignment id,
+    study id, coach id.
+    """
+    t = _tables()
+    item = 'UPDATE {item} SET {change} WHERE "id" = %s'.format(change=item_change, **t) if item_change else ""
+    done = 'UPDATE {assignment} SET "status" = %s, "completed" = %s WHERE "id" = %s'.format(**t)
+    progress = ', "done_count" = "done_count" + 1' if counts else ""
+    participation = (
+        'UPDATE {participation} SET "current_id" = CASE WHEN "current_id" = %s THEN NULL ELSE "current_id" END'
+        '{progress} WHERE "study_id" = %s AND "coach_id" = %s'
+    ).format(progress=progress, **t)
+    if vendor == "postgresql":
+        counted = f"counted AS ({item} RETURNING 1), " if item else ""
+        return (f"WITH {counted}marked AS ({done} RETURNING 1) {participation}",)
+    return tuple(sql for sql in (item, done, participation) if sql)
+
+
+# The item's counts as each way of finishing a reservation changes them.
+JUDGED = '"judgements_done" = "judgements_done" + 1'
+FLAGGED_RESERVED = '"load" = "load" - 1, "flagged" = "flagged" + 1'
+FLAGGED_RELEASED = '"flagged" = "flagged" + 1'
+
+
+def finish(
+    *,
+    assignment_id: int,
+    item_id: int,
+    study_id: int,
+    coach_id: int,
+    now: datetime,
+    item_change: str | None,
+    counts: bool,
+) -> None:
+    """Record the reservation done, the item's counts changed by ``item_change`` (None: left as they are),
+    and the coach's progress."""
+    params = [
+        [Assignment.Status.DONE, db_datetime(now), assignment_id],
+        [assignment_id, study_id, coach_id],
+    ]
+    if item_change:
+        params.insert(0, [item_id])
+    statements = _finish(connection.vendor, item_change, counts)
+    with connection.cursor() as cursor:
+        if len(statements) == 1:
+            cursor.execute(statements[0], [p for group in params for p in group])
+        else:
+            for sql, values in zip(statements, params, strict=True):
+                cursor.execute(sql, values)
+
+
+def instance(model, values: dict):
+    """A model instance from columns read here, as the ORM would build it; the fields not read load when touched."""
+    names = [f.attname for f in model._meta.concrete_fields if f.attname in values]
+    return model.from_db(DEFAULT_DB_ALIAS, names, [values[name] for name in names])
