@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from annotations.models import Judgement, JudgementRevision
 from annotations.reports import report_is_stale
+from config.database import insert
 from studies.assignment import AssignmentError, complete_assignment, flag_assignment, lock_assignment
 from studies.models import Item, Study
 
@@ -88,7 +89,8 @@ def submit(coach: AbstractBaseUser, token: str, answer: Answer) -> tuple[Judgeme
         done = record(assignment, now=now)
         if not done.created:
             return Judgement.objects.get(assignment=done.assignment), False
-        judgement = Judgement.objects.create(
+        judgement = insert(
+            Judgement(
             assignment=done.assignment,
             study=study,
             item=item,
@@ -101,6 +103,7 @@ def submit(coach: AbstractBaseUser, token: str, answer: Answer) -> tuple[Judgeme
             flag=answer.flag,
             watch_ms=_clean_watch(answer.watch_ms),
             server_ms=max(0, int((now - assignment.reserved).total_seconds() * 1000)),
+            )
         )
         # The study report is recomputed by a worker, debounced; a broker hiccup must not fail the coach's request.
         transaction.on_commit(partial(report_is_stale, study.pk), robust=True)

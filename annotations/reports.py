@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from functools import cache
 
+from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
 from annotations.models import StudyReport
+from config.database import fetch_one
 from studies.models import Study
 
 logger = logging.getLogger(__name__)
@@ -26,16 +29,30 @@ DEBOUNCE_S = 30
 REQUEUE_AFTER = timedelta(minutes=10)
 
 
+@cache
+def _pending_sql(vendor: str) -> str:
+    """Whether the study's report has a recompute queued and not yet claimed; params study id, queued since.
+
+    Run after every answer, so written once here rather than built by the ORM each time.
+    """
+    q = connection.ops.quote_name
+    return (
+        f"SELECT 1 FROM {q(StudyReport._meta.db_table)} "  # noqa: S608 - the table name from model meta
+        f'WHERE "study_id" = %s AND "dirty" AND "queued" >= %s'
+    )
+
+
 def report_is_stale(study_id: int, *, countdown: float = DEBOUNCE_S) -> bool:
     """Mark the study's report stale and queue a recompute unless one is pending. Returns whether it queued.
 
     The common case, a recompute already queued, costs one indexed read.
     """
     now = timezone.now()
+    since = connection.ops.adapt_datetimefield_value(now - REQUEUE_AFTER)
+    if fetch_one(_pending_sql(connection.vendor), [study_id, since]):
+        return False  # queued and not claimed yet: it will read this change
     reports = StudyReport.objects.filter(study_id=study_id)
     pending = Q(dirty=True, queued__gte=now - REQUEUE_AFTER)
-    if reports.filter(pending).exists():
-        return False  # queued and not claimed yet: it will read this change
     if not reports.exclude(pending).update(dirty=True, queued=now):
         _, created = StudyReport.objects.get_or_create(study_id=study_id, defaults={"dirty": True, "queued": now})
         if not created:

@@ -116,6 +116,13 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     )
     # A file, not :memory:, so a Celery worker started by the tests sees the test data.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-coachbench.sqlite3")}
+else:
+    # The assignment engine's statements (studies/assignment_sql.py) run on every coach's click; prepared
+    # after their first few runs on a connection, PostgreSQL parses and plans them once instead of each
+    # time. Only that engine's cursors bind on the server, so this changes nothing for the ORM's queries.
+    # Set 0 behind a pooler that can't keep prepared statements (PgBouncer before 1.21 in transaction mode).
+    _prepare_after = env_int("DATABASE_PREPARE_THRESHOLD", 5, minimum=0)
+    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = _prepare_after or None
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth, i18n ---------------------------------------------------------------

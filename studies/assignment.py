@@ -35,6 +35,7 @@ from django.db import connection, transaction
 from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.utils import timezone
 
+from config.database import fetch_one, instance
 from studies import assignment_sql as sql
 from studies.models import Assignment, CoachProfile, Item, Participation, Study, new_token
 
@@ -83,13 +84,13 @@ def _participation(study: Study, coach: AbstractBaseUser) -> Participation:
     Its two reservations come along, and the look-ahead's query, in the same query.
     """
     lock = sql.lock_participation(connection.vendor)
-    row = sql.fetch_one(lock, [study.pk, coach.pk])
+    row = fetch_one(lock, [study.pk, coach.pk])
     if row is None:
         Participation.objects.get_or_create(study=study, coach=coach, defaults={"eligible": is_eligible(study, coach)})
-        row = sql.fetch_one(lock, [study.pk, coach.pk])  # locked now, whoever created it
+        row = fetch_one(lock, [study.pk, coach.pk])  # locked now, whoever created it
     fields = len(sql.PARTICIPATION_FIELDS)
     values = dict(zip(sql.PARTICIPATION_FIELDS, row[:fields], strict=True))
-    participation = sql.instance(
+    participation = instance(
         Participation, {**values, "eligible": bool(values["eligible"]), "study_id": study.pk, "coach_id": coach.pk}
     )
     width = len(sql.RESERVATION_FIELDS)
@@ -104,7 +105,7 @@ def _reservation(row: tuple, study: Study, coach: AbstractBaseUser) -> Assignmen
     if values["id"] is None:
         return None
     values.update(reserved=sql.aware(values["reserved"]), expires=sql.aware(values["expires"]))
-    return sql.instance(Assignment, {**values, "study_id": study.pk, "coach_id": coach.pk})
+    return instance(Assignment, {**values, "study_id": study.pk, "coach_id": coach.pk})
 
 
 def _quota_left(study: Study, participation: Participation) -> int | None:
@@ -182,7 +183,7 @@ def _claim(
     assignment_id, item_id, query_id = claimed
     if current:
         participation.last_query_id = query_id
-    return sql.instance(
+    return instance(
         Assignment,
         {
             "id": assignment_id,
@@ -268,19 +269,19 @@ def lock_assignment(token: str, coach: AbstractBaseUser) -> Assignment:
 
     Its item and study come with it, with what a submit reads of them (the rest loads when touched).
     """
-    row = sql.fetch_one(sql.lock_held(connection.vendor), [token, coach.pk])
+    row = fetch_one(sql.lock_held(connection.vendor), [token, coach.pk])
     if row is None:
         raise ReservationLost("This item is not reserved for you. Open the next item to continue.")
     fields, item_fields = len(sql.LOCKED_FIELDS), len(sql.LOCKED_ITEM_FIELDS)
     values = dict(zip(sql.LOCKED_FIELDS, row[:fields], strict=True))
     values.update(reserved=sql.aware(values["reserved"]), expires=sql.aware(values["expires"]))
-    assignment = sql.instance(Assignment, {**values, "token": token, "coach_id": coach.pk})
+    assignment = instance(Assignment, {**values, "token": token, "coach_id": coach.pk})
     item = dict(zip(sql.LOCKED_ITEM_FIELDS, row[fields : fields + item_fields], strict=True))
-    assignment.item = sql.instance(
+    assignment.item = instance(
         Item, {**item, "swapped": bool(item["swapped"]), "id": values["item_id"], "study_id": values["study_id"]}
     )
     study = dict(zip(sql.LOCKED_STUDY_FIELDS, row[fields + item_fields :], strict=True))
-    assignment.study = sql.instance(Study, {**study, "id": values["study_id"]})
+    assignment.study = instance(Study, {**study, "id": values["study_id"]})
     return assignment
 
 

@@ -22,13 +22,13 @@ assignments table, while a subquery on a primary key has one plan.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import cache
 
-from django.db import DEFAULT_DB_ALIAS, connection
+from django.db import connection
 from django.utils.dateparse import parse_datetime
 
+from config.database import cursor
 from studies.models import Assignment, Item, Participation, Study
 
 # The columns each statement reads, in order, named as the models' attributes.
@@ -154,26 +154,26 @@ def claim(
     pointer = "current_id" if as_current else "upcoming_id"
     pick = [study_id, avoid_query_id if avoid_query_id is not None else -1, coach_id]
     values = [coach_id, study_id, token, status, db_datetime(now), db_datetime(expires)]
-    with connection.cursor() as cursor:
+    with cursor() as c:
         if _postgres():
-            cursor.execute(_claim_cte(pointer), [*pick, *values, participation_id])
-            row = cursor.fetchone()
+            c.execute(_claim_cte(pointer), [*pick, *values, participation_id])
+            row = c.fetchone()
             return (row[0], row[1], row[2]) if row else None
         claim_item, insert, point = _claim_steps()
-        cursor.execute(claim_item, pick)
-        claimed = cursor.fetchone()
+        c.execute(claim_item, pick)
+        claimed = c.fetchone()
         if claimed is None:
             return None
         item_id, query_id = claimed
-        cursor.execute(insert, [item_id, *values])
-        (assignment_id,) = cursor.fetchone()
+        c.execute(insert, [item_id, *values])
+        (assignment_id,) = c.fetchone()
         if as_current:
-            cursor.execute(
+            c.execute(
                 point.format(pointer=pointer, last_query=', "last_query_id" = %s'),
                 [assignment_id, query_id, participation_id],
             )
         else:
-            cursor.execute(point.format(pointer=pointer, last_query=""), [assignment_id, participation_id])
+            c.execute(point.format(pointer=pointer, last_query=""), [assignment_id, participation_id])
     return assignment_id, item_id, query_id
 
 
@@ -199,15 +199,15 @@ def promote_upcoming(
 ) -> bool:
     """Make the look-ahead the coach's current reservation; False when it is no longer a look-ahead."""
     promote = [Assignment.Status.RESERVED, db_datetime(now), db_datetime(expires), assignment_id]
-    with connection.cursor() as cursor:
+    with cursor() as c:
         combined, point = _promote(connection.vendor)
         if not point:
-            cursor.execute(combined, [*promote, Assignment.Status.UPCOMING, query_id, participation_id])
-            return cursor.rowcount == 1
-        cursor.execute(combined, [*promote, Assignment.Status.UPCOMING])
-        if cursor.rowcount != 1:
+            c.execute(combined, [*promote, Assignment.Status.UPCOMING, query_id, participation_id])
+            return c.rowcount == 1
+        c.execute(combined, [*promote, Assignment.Status.UPCOMING])
+        if c.rowcount != 1:
             return False
-        cursor.execute(point, [assignment_id, query_id, participation_id])
+        c.execute(point, [assignment_id, query_id, participation_id])
     return True
 
 
@@ -222,12 +222,6 @@ def lock_held(vendor: str) -> str:
     return 'SELECT {columns} FROM {assignment} a WHERE a."token" = %s AND a."coach_id" = %s {lock}'.format(
         columns=", ".join(columns), lock=lock, **t
     )
-
-
-def fetch_one(sql: str, params: Sequence) -> tuple | None:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchone()
 
 
 @cache
@@ -276,15 +270,9 @@ def finish(
     if item_change:
         params.insert(0, [item_id])
     statements = _finish(connection.vendor, item_change, counts)
-    with connection.cursor() as cursor:
+    with cursor() as c:
         if len(statements) == 1:
-            cursor.execute(statements[0], [p for group in params for p in group])
+            c.execute(statements[0], [p for group in params for p in group])
         else:
             for sql, values in zip(statements, params, strict=True):
-                cursor.execute(sql, values)
-
-
-def instance(model, values: dict):
-    """A model instance from columns read here, as the ORM would build it; the fields not read load when touched."""
-    names = [f.attname for f in model._meta.concrete_fields if f.attname in values]
-    return model.from_db(DEFAULT_DB_ALIAS, names, [values[name] for name in names])
+                c.execute(sql, values)
