@@ -91,18 +91,18 @@ def submit(coach: AbstractBaseUser, token: str, answer: Answer) -> tuple[Judgeme
             return Judgement.objects.get(assignment=done.assignment), False
         judgement = insert(
             Judgement(
-            assignment=done.assignment,
-            study=study,
-            item=item,
-            coach=coach,
-            kind=item.kind,
-            choice="" if answer.flag else answer.choice,
-            winner=winner_for(answer.choice, item.swapped) if answer.choice and not answer.flag else "",
-            score=None if answer.flag else answer.score,
-            rationale=answer.rationale.strip(),
-            flag=answer.flag,
-            watch_ms=_clean_watch(answer.watch_ms),
-            server_ms=max(0, int((now - assignment.reserved).total_seconds() * 1000)),
+                assignment=done.assignment,
+                study=study,
+                item=item,
+                coach=coach,
+                kind=item.kind,
+                choice="" if answer.flag else answer.choice,
+                winner=winner_for(answer.choice, item.swapped) if answer.choice and not answer.flag else "",
+                score=None if answer.flag else answer.score,
+                rationale=answer.rationale.strip(),
+                flag=answer.flag,
+                watch_ms=_clean_watch(answer.watch_ms),
+                server_ms=max(0, int((now - assignment.reserved).total_seconds() * 1000)),
             )
         )
         # The study report is recomputed by a worker, debounced; a broker hiccup must not fail the coach's request.

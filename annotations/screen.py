@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from django.db.models import QuerySet
 
+from config.database import CompiledQuery
 from retrieval_backend.models import Clip, MistakeQuery, Video
 from studies.models import Assignment, Item
 
@@ -129,11 +130,42 @@ def assignment_screen_rows() -> QuerySet[Assignment]:
     return Assignment.objects.select_related("study").only(*_ASSIGNMENT_FIELDS).order_by()
 
 
+class ScreenRows:
+    """Assignments of ``queryset`` as a screen loads them: by token and coach, or by key.
+
+    Each lookup's SQL is built once (``CompiledQuery``): these run on every page,
+    submit and clip request, where building them cost more than running them.
+    """
+
+    def __init__(self, queryset: QuerySet[Assignment]):
+        self._by_token = CompiledQuery(
+            lambda token, coach_id: queryset.filter(token=token, coach_id=coach_id), token=str, coach_id=int
+        )
+        self._by_pk = CompiledQuery(lambda pk: queryset.filter(pk=pk), pk=int)
+
+    def find(self, *, token: str | None = None, coach=None, pk: int | None = None) -> Assignment | None:
+        if pk is not None:
+            return self._by_pk.first(pk=pk)
+        return self._by_token.first(token=token, coach_id=coach.pk)
+
+
+SCREEN_ROWS = ScreenRows(assignment_screen_rows())
+
+_ITEM = CompiledQuery(
+    lambda pk: Item.objects.select_related("query__video", "query__sport").only(*_ITEM_FIELDS).filter(pk=pk), pk=int
+)
+# An item's clips, A and B (B = A for a Likert item).
+_CLIPS = CompiledQuery(
+    lambda a, b: Clip.objects.select_related("video").only(*_CLIP_FIELDS).filter(pk__in=(a, b)), a=int, b=int
+)
+
+
 def attach_item(assignment: Assignment) -> Assignment:
     """Fetch the assignment's item with its query, the query's video and sport, in one query."""
-    assignment.item = (
-        Item.objects.select_related("query__video", "query__sport").only(*_ITEM_FIELDS).get(pk=assignment.item_id)
-    )
+    item = _ITEM.first(pk=assignment.item_id)
+    if item is None:
+        raise Item.DoesNotExist(f"Item {assignment.item_id} of assignment {assignment.pk} is gone.")
+    assignment.item = item
     return assignment
 
 
@@ -145,22 +177,21 @@ def attach_clips(assignment: Assignment) -> Assignment:
     item = assignment.item
     if Item.clip_a.is_cached(item):
         return assignment
-    wanted = [pk for pk in (item.clip_a_id, item.clip_b_id) if pk is not None]
-    clips = Clip.objects.select_related("video").only(*_CLIP_FIELDS).in_bulk(wanted)
+    clips = {clip.pk: clip for clip in _CLIPS.all(a=item.clip_a_id, b=item.clip_b_id or item.clip_a_id)}
     item.clip_a = clips[item.clip_a_id]
     if item.clip_b_id is not None:
         item.clip_b = clips[item.clip_b_id]
     return assignment
 
 
-def load_screen(rows: QuerySet[Assignment], *, clips: bool = True, **lookup) -> Assignment | None:
-    """The one assignment matching ``lookup`` with what its screen shows, or None.
+def load_screen(rows: ScreenRows, *, clips: bool = True, **lookup) -> Assignment | None:
+    """The one assignment matching ``lookup`` (``token`` and ``coach``, or ``pk``) with what its screen shows,
+    or None.
 
     Three queries at most, each by a unique key, whatever the study's size.
     """
-    try:
-        assignment = rows.get(**lookup)
-    except Assignment.DoesNotExist:
+    assignment = rows.find(**lookup)
+    if assignment is None:
         return None
     attach_item(assignment)
     return attach_clips(assignment) if clips else assignment

@@ -9,9 +9,11 @@ of any model without the ORM's query compiler.
 
 from __future__ import annotations
 
+import threading
 from functools import cache
 
 from django.db import DEFAULT_DB_ALIAS, connection
+from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 from django.db.models import Model
 
 
@@ -33,7 +35,15 @@ def cursor():
     connection.validate_thread_sharing()
     with connection.wrap_database_errors:
         raw = ServerBindingCursor(connection.connection)
-    return connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
+    return _LoggedCursor(raw, connection) if connection.queries_logged else connection.make_cursor(raw)
+
+
+class _LoggedCursor(CursorDebugWrapper):
+    """Logs each statement as written: psycopg keeps no text of a prepared statement for Django to read back."""
+
+    def execute(self, sql, params=None):
+        with self.debug_sql(sql, params):
+            return CursorWrapper.execute(self, sql, params)
 
 
 def fetch_one(sql: str, params) -> tuple | None:
@@ -73,3 +83,78 @@ def instance(model: type[Model], values: dict) -> Model:
     """A model instance from columns read here, as the ORM would build it; the fields not read load when touched."""
     names = [f.attname for f in model._meta.concrete_fields if f.attname in values]
     return model.from_db(DEFAULT_DB_ALIAS, names, [values[name] for name in names])
+
+
+class CompiledQuery:
+    """A queryset of one fixed shape, turned into SQL once per thread and then run with new values.
+
+    For lookups the pages make on every request (an assignment by its token, an
+    item by its key) the ORM rebuilt the same SQL each time, at more cost than the
+    query. ``build`` makes the queryset from placeholder values, one per keyword
+    in ``kinds`` (``int`` or ``str``); ``all(**values)`` runs its SQL with the
+    real values and builds the rows as the ORM would: related objects from
+    ``select_related``, annotations, deferred fields, database converters.
+    """
+
+    def __init__(self, build, **kinds: type):
+        self._build, self._kinds = build, kinds
+        self._local = threading.local()
+
+    def _compiled(self) -> _Compiled:
+        compiled = getattr(self._local, "compiled", None)
+        if compiled is None or compiled.vendor != connection.vendor:
+            compiled = self._local.compiled = _Compiled(self._build, self._kinds)
+        return compiled
+
+    def all(self, **values) -> list[Model]:
+        compiled = self._compiled()
+        params = list(compiled.params)
+        for name, position in compiled.positions.items():
+            params[position] = values[name]
+        with cursor() as c:
+            c.execute(compiled.sql, params)
+            rows = c.fetchall()
+        return [compiled.instance(row) for row in compiled.compiler.results_iter([rows])]
+
+    def first(self, **values) -> Model | None:
+        rows = self.all(**values)
+        return rows[0] if rows else None
+
+
+class _Compiled:
+    def __init__(self, build, kinds: dict[str, type]):
+        from django.db.models.query import get_related_populators
+
+        self.vendor = connection.vendor
+        # Placeholders no real row holds, each found once among the compiled parameters.
+        sentinels = {
+            name: (2**62 - n if kind is int else f"\x00compiled-query-{name}\x00")
+            for n, (name, kind) in enumerate(kinds.items())
+        }
+        queryset = build(**sentinels)
+        if queryset.query.low_mark or queryset.query.high_mark:
+            raise ValueError("CompiledQuery takes a queryset without slicing.")
+        self.compiler = queryset.query.get_compiler(DEFAULT_DB_ALIAS)
+        self.sql, params = self.compiler.as_sql()
+        self.params = tuple(params)
+        self.positions = {}
+        for name, sentinel in sentinels.items():
+            found = [i for i, value in enumerate(self.params) if value == sentinel]
+            if len(found) != 1:
+                raise ValueError(f"CompiledQuery: {name!r} appears {len(found)} times in the SQL, not once.")
+            self.positions[name] = found[0]
+        select, klass_info = self.compiler.select, self.compiler.klass_info
+        self.model = klass_info["model"]
+        fields = klass_info["select_fields"]
+        self.start, self.end = fields[0], fields[-1] + 1
+        self.init_list = [f[0].target.attname for f in select[self.start : self.end]]
+        self.populators = get_related_populators(klass_info, select, DEFAULT_DB_ALIAS)
+        self.annotations = dict(self.compiler.annotation_col_map or {})
+
+    def instance(self, row) -> Model:
+        obj = self.model.from_db(DEFAULT_DB_ALIAS, self.init_list, row[self.start : self.end])
+        for populator in self.populators:
+            populator.populate(row, obj)
+        for name, position in self.annotations.items():
+            setattr(obj, name, row[position])
+        return obj

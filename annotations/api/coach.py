@@ -23,6 +23,7 @@ from annotations.judging import MAX_RATIONALE, REVISABLE_LAST, Answer, Judgement
 from annotations.models import Judgement
 from annotations.screen import (
     SIDE_NAMES,
+    ScreenRows,
     assignment_screen_rows,
     attach_clips,
     load_screen,
@@ -177,6 +178,7 @@ _TASK_ROWS = assignment_screen_rows().annotate(
         Participation.objects.filter(study=OuterRef("study"), coach=OuterRef("coach")).values("done_count")[:1]
     )
 )
+_SCREEN_ROWS = ScreenRows(_TASK_ROWS)
 
 
 def _progress(progress) -> dict:
@@ -224,7 +226,7 @@ def task_body(request: Request, assignment: Assignment) -> dict:
 
 
 def _held(request: Request, token: str, *, clips: bool = True) -> Assignment:
-    assignment = load_screen(_TASK_ROWS.all(), clips=clips, token=token, coach=request.user)
+    assignment = load_screen(_SCREEN_ROWS, clips=clips, token=token, coach=request.user)
     if assignment is None:
         raise Http404("No such task is reserved for you.")
     return assignment
@@ -297,7 +299,7 @@ class CoachNextTask(APIView):
                 "done": {"title": reason.title, "message": reason.message, "can_retry": reason.can_retry},
             }
         else:
-            body = {"task": task_body(request, load_screen(_TASK_ROWS.all(), pk=assignment.pk)), "done": None}
+            body = {"task": task_body(request, load_screen(_SCREEN_ROWS, pk=assignment.pk)), "done": None}
         return Response(NextTaskSerializer(body).data)
 
 

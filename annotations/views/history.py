@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from annotations.judging import REVISABLE_LAST, Answer, JudgementError, revisable, revise
 from annotations.models import Judgement
 from annotations.posted_answer import read_answer
-from annotations.screen import assignment_screen_rows, load_screen
+from annotations.screen import SCREEN_ROWS, load_screen
 from annotations.views.screen_context import screen_context
 from studies.models import Study
 
@@ -41,7 +41,7 @@ def _mine(request: HttpRequest, token: str) -> Judgement:
     judgement = Judgement.objects.select_related("study").filter(assignment__token=token, coach=request.user).first()
     if judgement is None:
         raise Http404("No such answer of yours.")
-    judgement.assignment = load_screen(assignment_screen_rows(), pk=judgement.assignment_id)
+    judgement.assignment = load_screen(SCREEN_ROWS, pk=judgement.assignment_id)
     return judgement
 
 

@@ -27,6 +27,7 @@ from annotations.models import Judgement
 from annotations.posted_answer import read_answer
 from annotations.screen import (
     SIDE_NAMES,
+    ScreenRows,
     assignment_screen_rows,
     attach_clips,
     load_screen,
@@ -54,8 +55,7 @@ _TASK_ROWS = assignment_screen_rows().annotate(
 )
 
 
-def _screen_rows():
-    return _TASK_ROWS.all()
+_SCREEN_ROWS = ScreenRows(_TASK_ROWS)
 
 
 def _held(request: HttpRequest, token: str) -> Assignment:
@@ -64,7 +64,7 @@ def _held(request: HttpRequest, token: str) -> Assignment:
     A submit that goes through never shows this item again, so its clips are fetched
     only when needed: for a page, a refusal, or the clip lengths of a full-watch study.
     """
-    assignment = load_screen(_screen_rows(), clips=request.method != "POST", token=token, coach=request.user)
+    assignment = load_screen(_SCREEN_ROWS, clips=request.method != "POST", token=token, coach=request.user)
     if assignment is None:
         raise Http404("No such item is reserved for you.")
     return assignment
@@ -200,7 +200,7 @@ def _advance(request: HttpRequest, study: Study, *, just_saved: bool, streak: br
     else:
         url = reverse("coach:task", kwargs={"token": following.token})
         if request.htmx:
-            following = load_screen(_screen_rows(), pk=following.pk)
+            following = load_screen(_SCREEN_ROWS, pk=following.pk)
             response = render_task(request, following, just_saved=just_saved, streak=streak)
             response["HX-Push-Url"] = url
         else:

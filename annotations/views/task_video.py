@@ -17,7 +17,7 @@ from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 
-from annotations.screen import assignment_screen_rows, load_screen, segment_for
+from annotations.screen import ScreenRows, assignment_screen_rows, load_screen, segment_for
 from retrieval_backend.playback import segment_response
 from studies.models import Assignment
 
@@ -33,17 +33,17 @@ def _viewer(request: HttpRequest):
     return found[0] if found else None
 
 
+# Clips play while the item is reserved or next, and after it is answered (the history plays them again).
+_PLAYABLE = ScreenRows(assignment_screen_rows().filter(status__in=(*Assignment.LIVE, Assignment.Status.DONE)))
+
+
 @require_safe
 def task_video(request: HttpRequest, token: str, side: str) -> HttpResponseBase:
     # A 404 rather than a login redirect: a <video> element can't show a login form.
     coach = _viewer(request)
     if coach is None:
         raise Http404("No such video.")
-    assignment = load_screen(
-        assignment_screen_rows().filter(status__in=(*Assignment.LIVE, Assignment.Status.DONE)),
-        token=token,
-        coach=coach,
-    )
+    assignment = load_screen(_PLAYABLE, token=token, coach=coach)
     segment = segment_for(assignment.item, side) if assignment else None
     if segment is None:
         raise Http404("No such video.")
