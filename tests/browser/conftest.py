@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 
 import pytest
@@ -46,3 +47,24 @@ def _no_proxy_for_localhost(monkeypatch) -> None:
     for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
         if name in os.environ:
             monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def production_static(settings, tmp_path):
+    """Serve this project's static files as production does: its CSS and JavaScript minified.
+
+    The same transformation ``collectstatic`` applies (config/static_storage.py), so a
+    browser test using this runs the JavaScript coaches actually get.
+    """
+    from config.static_storage import is_minified_here, minify, own_sources
+
+    folders = []
+    for n, source in enumerate(own_sources()):
+        target = tmp_path / f"static-{n}"
+        shutil.copytree(source, target)
+        for path in source.rglob("*"):
+            if path.is_file() and is_minified_here(path):
+                (target / path.relative_to(source)).write_text(minify(path), encoding="utf-8")
+        folders.append(target)
+    settings.STATICFILES_DIRS = folders
+    return folders

@@ -13,6 +13,7 @@ import pytest
 from django.urls import reverse
 
 from annotations.models import Judgement, JudgementRevision
+from config.static_storage import minify
 from studies.models import Item
 from tests.annotations.rating_setup import (
     add_items,
@@ -25,7 +26,8 @@ from tests.studies.conftest import make_coach
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
 CLIP_S = 1.6
 
 
@@ -52,7 +54,10 @@ def _current_time(page, side: str) -> float:
     return page.eval_on_selector(f"#task [data-side='{side}'] video", "v => v.currentTime")
 
 
-def test_a_coach_rates_flags_and_revises_by_keyboard(live_server, page, make_video):
+def test_a_coach_rates_flags_and_revises_by_keyboard(live_server, page, make_video, production_static):
+    # The page's scripts and styles as production serves them: minified.
+    served = page.request.get(live_server.url + "/static/js/player.js").text()
+    assert served == minify(ROOT / "static" / "js" / "player.js")
     gallery = playable_gallery(make_video, clip_seconds=CLIP_S, n_clips=6, width=640, height=360)
     study = live_study(gallery, require_full_watch=True, show_narrations=True, raters_per_item=1)
     pairwise, likert, _ = add_items(study, gallery, ["pairwise", "likert", "likert"])
