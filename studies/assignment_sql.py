@@ -108,6 +108,76 @@ def _claim_cte(pointer: str) -> str:
 
 
 @cache
+def _quick_claim() -> str:
+    """PostgreSQL: the common claim, a coach holding nothing, as one statement run on its own (autocommit).
+
+    It locks the coach's participation row only while it holds no reservation and
+    has quota left, and claims an item of another query than their last. When any
+    of that fails it returns nothing and the caller takes the general path. Having
+    waited for the participation lock, PostgreSQL checks those conditions again on
+    the row as it is then, so a coach's two concurrent claims can't both succeed.
+    """
+    return """
+        WITH p AS (
+            SELECT "id", "last_query_id" FROM {participation}
+            WHERE "study_id" = %s AND "coach_id" = %s AND "eligible"
+              AND "current_id" IS NULL AND "upcoming_id" IS NULL AND "done_count" < %s
+            FOR UPDATE
+        ), claimed AS (
+            UPDATE {item} SET "load" = "load" + 1 WHERE "id" = (
+                SELECT i."id" FROM {item} i, p
+                WHERE i."study_id" = %s
+                  AND i."load" < i."needed"
+                  AND i."query_id" <> COALESCE(p."last_query_id", -1)
+                  AND NOT EXISTS (SELECT 1 FROM {assignment} a WHERE a."item_id" = i."id" AND a."coach_id" = %s)
+                ORDER BY i."load", i."order_key"
+                LIMIT 1 FOR UPDATE OF i SKIP LOCKED
+            )
+            RETURNING "id", "query_id"
+        ), made AS (
+            INSERT INTO {assignment} ("item_id", "coach_id", "study_id", "token", "status", "reserved", "expires")
+            SELECT "id", %s, %s, %s, %s, %s, %s FROM claimed
+            RETURNING "id"
+        ), pointed AS (
+            UPDATE {participation}
+            SET "current_id" = (SELECT "id" FROM made), "last_query_id" = (SELECT "query_id" FROM claimed)
+            WHERE "id" = (SELECT "id" FROM p) AND EXISTS (SELECT 1 FROM made)
+        )
+        SELECT made."id", claimed."id", claimed."query_id" FROM made, claimed
+    """.format(**_tables())
+
+
+# No quota: more than any coach can judge.
+_NO_QUOTA = 2**31 - 1
+
+
+def quick_claim(
+    *, study_id: int, coach_id: int, quota: int | None, token: str, now: datetime, expires: datetime
+) -> tuple[int, int, int] | None:
+    """The common claim in one statement (PostgreSQL, outside a transaction): (assignment, item, query) ids,
+    or None when the general path must decide."""
+    with cursor() as c:
+        c.execute(
+            _quick_claim(),
+            [
+                study_id,
+                coach_id,
+                _NO_QUOTA if quota is None else quota,
+                study_id,
+                coach_id,
+                coach_id,
+                study_id,
+                token,
+                Assignment.Status.RESERVED,
+                db_datetime(now),
+                db_datetime(expires),
+            ],
+        )
+        row = c.fetchone()
+    return (row[0], row[1], row[2]) if row else None
+
+
+@cache
 def _claim_steps() -> tuple[str, str, str]:
     """SQLite: the claim's three writes as three statements."""
     t = _tables()

@@ -14,9 +14,13 @@ ROOT = Path(__file__).resolve().parents[2]
 RAW_SQL = re.compile(r"\.(execute|executemany|raw|extra)\(|\bRawSQL\(|\bcursor\(\)")
 
 REVIEWED = {
-    # The claim of the next item: quoted table and column names from model metadata, the study,
-    # query and coach ids as parameters.
-    "studies/assignment.py": 2,
+    # The assignment engine's statements (claim, quick claim, hand-over, lock, finish): table names from
+    # model metadata, column names written in the module, the item-count changes module constants; every
+    # id, token, status and time a parameter.
+    "studies/assignment_sql.py": 15,
+    # The hot-path cursor (server-side binding), INSERT of a model row (names from model metadata, every
+    # value a parameter), and CompiledQuery, which runs the ORM's own compiled SQL with its parameters.
+    "config/database.py": 8,
     # A values_list queryset's own compiled SQL and parameters, run on a server-side cursor.
     "annotations/raw_rows.py": 1,
     # Imports: INSERT/UPDATE/SELECT ... IN with quoted names from model metadata, every value a parameter.
