@@ -127,7 +127,7 @@ def next_assignment_for(coach: AbstractBaseUser, study: Study, *, now: datetime 
         raise StudyNotOpen("This study is not open for judging right now.")
     now = now or timezone.now()
     if connection.vendor == "postgresql" and not connection.in_atomic_block:
-        quick = _quick_claim(study, coach, now)
+        quick = _quick_next(study, coach, now)
         if quick is not None:
             return quick
     with transaction.atomic():
@@ -156,24 +156,30 @@ def next_assignment_for(coach: AbstractBaseUser, study: Study, *, now: datetime 
         return _claim(study, participation, now, current=True)
 
 
-def _quick_claim(study: Study, coach: AbstractBaseUser, now: datetime) -> Assignment | None:
-    """The common case, a coach holding nothing with quota left, in one statement and no transaction around it.
+def _quick_next(study: Study, coach: AbstractBaseUser, now: datetime) -> Assignment | None:
+    """The common cases, a coach holding no item with quota left, in one statement and no transaction around it:
+    their look-ahead becomes their item, or an item is claimed for them.
 
-    None when that case doesn't apply (or nothing of another query is open); the general path then decides.
+    None when neither applies; the general path then decides.
     """
     token = new_token()
     expires = now + timedelta(minutes=study.reservation_minutes)
     try:
-        claimed = sql.quick_claim(
+        taken = sql.quick_next(
             study_id=study.pk, coach_id=coach.pk, quota=study.quota_per_coach, token=token, now=now, expires=expires
         )
     except IntegrityError:
         # The coach's other claim committed while this one waited, on the item this one chose from
         # before: the unique (item, coach) constraint refused it, and the statement changed nothing.
         return None
-    if claimed is None:
+    if taken is None:
         return None
-    return _reserved(study, coach.pk, claimed[:2], token, Assignment.Status.RESERVED, now, expires)
+    assignment_id, item_id, token, done_count = taken
+    assignment = _reserved(study, coach.pk, (assignment_id, item_id), token, Assignment.Status.RESERVED, now, expires)
+    assignment.study = study
+    # As the task page's rows annotate it: the page shows the coach's progress without asking again.
+    assignment.done_count = done_count
+    return assignment
 
 
 def _reserved(

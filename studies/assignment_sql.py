@@ -108,42 +108,64 @@ def _claim_cte(pointer: str) -> str:
 
 
 @cache
-def _quick_claim() -> str:
-    """PostgreSQL: the common claim, a coach holding nothing, as one statement run on its own (autocommit).
+def _quick_next() -> str:
+    """PostgreSQL: the two common ways to the next item as one statement, run on its own (autocommit).
 
-    It locks the coach's participation row only while it holds no reservation and
-    has quota left, and claims an item of another query than their last. When any
-    of that fails it returns nothing and the caller takes the general path. Having
-    waited for the participation lock, PostgreSQL checks those conditions again on
-    the row as it is then, so a coach's two concurrent claims can't both succeed.
+    A coach holding no current item, eligible, with quota left, either has a
+    look-ahead reserved (the task page takes one while the coach judges), which
+    becomes their current item, or has none, and an item of another query than
+    their last is claimed. When neither applies (no participation yet, an item
+    held, the look-ahead expired or of the same query as the last, nothing of
+    another query open) it changes nothing and returns no row, and the caller takes
+    the general path. Having waited for the participation row's lock, PostgreSQL
+    checks its conditions again on the row as it is then, so a coach's two
+    concurrent requests can't both take an item.
+
+    Every step is gated on that locked row (an uncorrelated condition PostgreSQL
+    checks once, before reading any item), so a miss costs index lookups, not a
+    walk over the study's items.
     """
     return """
         WITH p AS (
-            SELECT "id", "last_query_id" FROM {participation}
+            SELECT "id", "last_query_id", "upcoming_id", "done_count" FROM {participation}
             WHERE "study_id" = %s AND "coach_id" = %s AND "eligible"
-              AND "current_id" IS NULL AND "upcoming_id" IS NULL AND "done_count" < %s
+              AND "current_id" IS NULL AND "done_count" < %s
             FOR UPDATE
+        ), promoted AS (
+            UPDATE {assignment} a SET "status" = %s, "reserved" = %s, "expires" = %s
+            WHERE a."id" = (SELECT "upcoming_id" FROM p)
+              AND a."status" = %s AND a."expires" > %s
+              AND (SELECT i."query_id" FROM {item} i WHERE i."id" = a."item_id")
+                  IS DISTINCT FROM (SELECT "last_query_id" FROM p)
+            RETURNING a."id", a."item_id", a."token",
+                      (SELECT i."query_id" FROM {item} i WHERE i."id" = a."item_id") AS "query_id"
         ), claimed AS (
-            UPDATE {item} SET "load" = "load" + 1 WHERE "id" = (
-                SELECT i."id" FROM {item} i, p
+            UPDATE {item} SET "load" = "load" + 1
+            WHERE EXISTS (SELECT 1 FROM p WHERE "upcoming_id" IS NULL)
+              AND "id" = (
+                SELECT i."id" FROM {item} i
                 WHERE i."study_id" = %s
                   AND i."load" < i."needed"
-                  AND i."query_id" <> COALESCE(p."last_query_id", -1)
+                  AND i."query_id" <> COALESCE((SELECT "last_query_id" FROM p), -1)
                   AND NOT EXISTS (SELECT 1 FROM {assignment} a WHERE a."item_id" = i."id" AND a."coach_id" = %s)
                 ORDER BY i."load", i."order_key"
-                LIMIT 1 FOR UPDATE OF i SKIP LOCKED
-            )
+                LIMIT 1 FOR UPDATE SKIP LOCKED
+              )
             RETURNING "id", "query_id"
         ), made AS (
             INSERT INTO {assignment} ("item_id", "coach_id", "study_id", "token", "status", "reserved", "expires")
             SELECT "id", %s, %s, %s, %s, %s, %s FROM claimed
-            RETURNING "id"
+            RETURNING "id", "item_id", "token"
+        ), taken AS (
+            SELECT "id", "item_id", "token", "query_id" FROM promoted
+            UNION ALL
+            SELECT made."id", made."item_id", made."token", claimed."query_id" FROM made, claimed
         ), pointed AS (
             UPDATE {participation}
-            SET "current_id" = (SELECT "id" FROM made), "last_query_id" = (SELECT "query_id" FROM claimed)
-            WHERE "id" = (SELECT "id" FROM p) AND EXISTS (SELECT 1 FROM made)
+            SET "current_id" = taken."id", "upcoming_id" = NULL, "last_query_id" = taken."query_id"
+            FROM taken WHERE {participation}."id" = (SELECT "id" FROM p)
         )
-        SELECT made."id", claimed."id", claimed."query_id" FROM made, claimed
+        SELECT "id", "item_id", "token", (SELECT "done_count" FROM p) FROM taken
     """.format(**_tables())
 
 
@@ -151,30 +173,27 @@ def _quick_claim() -> str:
 _NO_QUOTA = 2**31 - 1
 
 
-def quick_claim(
+def quick_next(
     *, study_id: int, coach_id: int, quota: int | None, token: str, now: datetime, expires: datetime
-) -> tuple[int, int, int] | None:
-    """The common claim in one statement (PostgreSQL, outside a transaction): (assignment, item, query) ids,
-    or None when the general path must decide."""
+) -> tuple[int, int, str, int] | None:
+    """The next item by one of the two common ways, in one statement (PostgreSQL, outside a transaction):
+    the reservation's (id, item id, token) and the coach's judgements done in the study, reserved from
+    ``now`` until ``expires``; None when the general path must decide. ``token`` is the new reservation's,
+    if one is claimed."""
+    reserved, upcoming = Assignment.Status.RESERVED, Assignment.Status.UPCOMING
+    when, until = db_datetime(now), db_datetime(expires)
     with cursor() as c:
         c.execute(
-            _quick_claim(),
+            _quick_next(),
             [
-                study_id,
-                coach_id,
-                _NO_QUOTA if quota is None else quota,
-                study_id,
-                coach_id,
-                coach_id,
-                study_id,
-                token,
-                Assignment.Status.RESERVED,
-                db_datetime(now),
-                db_datetime(expires),
+                *(study_id, coach_id, _NO_QUOTA if quota is None else quota),
+                *(reserved, when, until, upcoming, when),
+                *(study_id, coach_id),
+                *(coach_id, study_id, token, reserved, when, until),
             ],
         )
         row = c.fetchone()
-    return (row[0], row[1], row[2]) if row else None
+    return (row[0], row[1], row[2], row[3]) if row else None
 
 
 @cache

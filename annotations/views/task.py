@@ -30,6 +30,7 @@ from annotations.screen import (
     ScreenRows,
     assignment_screen_rows,
     attach_clips,
+    attach_item,
     load_screen,
     sides_of_kind,
     unwatched_sides,
@@ -200,7 +201,11 @@ def _advance(request: HttpRequest, study: Study, *, just_saved: bool, streak: br
     else:
         url = reverse("coach:task", kwargs={"token": following.token})
         if request.htmx:
-            following = load_screen(_SCREEN_ROWS, pk=following.pk)
+            if getattr(following, "done_count", None) is None:
+                following = load_screen(_SCREEN_ROWS, pk=following.pk)
+            else:  # the claim brought the coach's progress along: only the item and clips are left to read
+                following.study = study
+                attach_clips(attach_item(following))
             response = render_task(request, following, just_saved=just_saved, streak=streak)
             response["HX-Push-Url"] = url
         else:

@@ -1,9 +1,10 @@
 """The assignment engine outside a transaction, as the pages and the API call it, on PostgreSQL.
 
-There a coach holding nothing is served by one statement (``assignment_sql.quick_claim``);
-every other case falls through to the general path. The behaviour tests of
-``test_assignment`` run again here, outside the test's transaction, so both paths keep
-the same promises; the tests below check the one-statement claim itself.
+There a coach holding no item gets the next one by one statement (``assignment_sql.quick_next``):
+their look-ahead becomes their item, or an item is claimed. Every other case falls
+through to the general path. The behaviour tests of ``test_assignment`` and
+``test_look_ahead`` run again here, outside the test's transaction, so both paths
+keep the same promises; the tests below check the one statement itself.
 """
 
 from __future__ import annotations
@@ -14,17 +15,18 @@ import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from studies.assignment import complete_assignment, lock_assignment, next_assignment_for
+from studies.assignment import complete_assignment, lock_assignment, next_assignment_for, reserve_upcoming
 from studies.models import Assignment, Item, Participation
-from tests.studies import test_assignment
+from tests.studies import test_assignment, test_look_ahead
 from tests.studies.conftest import make_coach
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 # The same behaviour tests, collected again in this module so they run with its marks.
-for _name in dir(test_assignment):
-    if _name.startswith("test_"):
-        globals()[_name] = getattr(test_assignment, _name)
+for _module in (test_assignment, test_look_ahead):
+    for _name in dir(_module):
+        if _name.startswith("test_"):
+            globals()[_name] = getattr(_module, _name)
 
 
 def _judge(coach, assignment) -> None:
@@ -70,3 +72,22 @@ def test_a_coachs_simultaneous_claims_get_one_reservation(live_study, coaches):
     assert len(set(got)) == 1  # a double click doesn't reserve two items
     live = Assignment.objects.filter(study=live_study, coach=coach, status="reserved")
     assert list(live.values_list("pk", flat=True)) == got[:1]
+
+
+def test_the_look_ahead_becomes_the_coachs_item_in_one_statement(live_study, coaches):
+    coach = coaches[0]
+    current = next_assignment_for(coach, live_study)
+    upcoming = reserve_upcoming(coach, live_study, current.token)
+    _judge(coach, current)
+    before = Assignment.objects.get(pk=upcoming.pk)
+    with CaptureQueriesContext(connection) as ctx:
+        handed = next_assignment_for(coach, live_study)
+    assert [q["sql"].split()[0] for q in ctx.captured_queries] == ["WITH"]
+    assert (handed.pk, handed.token) == (upcoming.pk, upcoming.token)
+    after = Assignment.objects.get(pk=upcoming.pk)
+    assert after.status == "reserved"
+    assert after.reserved > before.reserved and after.expires > before.expires  # a full reservation from now
+    participation = Participation.objects.get(study=live_study, coach=coach)
+    assert (participation.current_id, participation.upcoming_id) == (upcoming.pk, None)
+    assert participation.last_query_id == Item.objects.get(pk=upcoming.item_id).query_id
+    assert Item.objects.get(pk=upcoming.item_id).load == 1  # counted once, when it was looked ahead to
