@@ -18,7 +18,6 @@ from django.test.utils import CaptureQueriesContext
 from studies.assignment import complete_assignment, lock_assignment, next_assignment_for, reserve_upcoming
 from studies.models import Assignment, Item, Participation
 from tests.studies import test_assignment, test_look_ahead
-from tests.studies.conftest import make_coach
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -86,7 +85,8 @@ def test_the_look_ahead_becomes_the_coachs_item_in_one_statement(live_study, coa
     assert (handed.pk, handed.token) == (upcoming.pk, upcoming.token)
     after = Assignment.objects.get(pk=upcoming.pk)
     assert after.status == "reserved"
-    assert after.reserved > before.reserved and after.expires > before.expires  # a full reservation from now
+    assert after.reserved > before.reserved  # reserved from now
+    assert after.expires > before.expires  # for a full reservation time
     participation = Participation.objects.get(study=live_study, coach=coach)
     assert (participation.current_id, participation.upcoming_id) == (upcoming.pk, None)
     assert participation.last_query_id == Item.objects.get(pk=upcoming.item_id).query_id
