@@ -11,7 +11,6 @@ from django.utils import timezone
 
 from annotations.models import Judgement, JudgementRevision
 from annotations.reports import report_is_stale
-from config.database import insert
 from studies.assignment import AssignmentError, complete_assignment, flag_assignment, lock_assignment
 from studies.models import Item, Study
 
@@ -85,26 +84,25 @@ def submit(coach: AbstractBaseUser, token: str, answer: Answer) -> tuple[Judgeme
         if study.status not in {Study.Status.LIVE, Study.Status.PAUSED}:
             raise JudgementError("This study is closed; answers are no longer recorded.")
         _check(answer, item, study)
+        judgement = Judgement(
+            assignment=assignment,
+            study=study,
+            item=item,
+            coach=coach,
+            kind=item.kind,
+            choice="" if answer.flag else answer.choice,
+            winner=winner_for(answer.choice, item.swapped) if answer.choice and not answer.flag else "",
+            score=None if answer.flag else answer.score,
+            rationale=answer.rationale.strip(),
+            flag=answer.flag,
+            watch_ms=_clean_watch(answer.watch_ms),
+            server_ms=max(0, int((now - assignment.reserved).total_seconds() * 1000)),
+        )
         record = flag_assignment if answer.flag else complete_assignment
-        done = record(assignment, now=now)
+        # The judgement is written with the completion (one statement on PostgreSQL), or not at all.
+        done = record(assignment, now=now, record=judgement)
         if not done.created:
             return Judgement.objects.get(assignment=done.assignment), False
-        judgement = insert(
-            Judgement(
-                assignment=done.assignment,
-                study=study,
-                item=item,
-                coach=coach,
-                kind=item.kind,
-                choice="" if answer.flag else answer.choice,
-                winner=winner_for(answer.choice, item.swapped) if answer.choice and not answer.flag else "",
-                score=None if answer.flag else answer.score,
-                rationale=answer.rationale.strip(),
-                flag=answer.flag,
-                watch_ms=_clean_watch(answer.watch_ms),
-                server_ms=max(0, int((now - assignment.reserved).total_seconds() * 1000)),
-            )
-        )
         # The study report is recomputed by a worker, debounced; a broker hiccup must not fail the coach's request.
         transaction.on_commit(partial(report_is_stale, study.pk), robust=True)
     return judgement, True

@@ -66,17 +66,28 @@ def _insert_fields(model: type[Model]) -> list:
     return [f for f in model._meta.concrete_fields if not f.primary_key]
 
 
+def insert_statement(obj: Model) -> tuple[str, list]:
+    """The INSERT of the new ``obj`` (returning its key) and its values, as ``save()`` would write them:
+    defaults, ``auto_now_add``, database types. For a caller that sends it within a statement of its own."""
+    fields = _insert_fields(type(obj))
+    values = [f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in fields]
+    return _insert_sql(type(obj), connection.vendor), values
+
+
+def inserted(obj: Model, pk) -> Model:
+    """Mark ``obj`` saved, with the key its INSERT returned."""
+    obj.pk = pk
+    obj._state.adding, obj._state.db = False, DEFAULT_DB_ALIAS
+    return obj
+
+
 def insert(obj: Model) -> Model:
     """Save the new ``obj`` with one INSERT, as ``save()`` would: defaults, ``auto_now_add``, database types.
 
     Skips what ``save()`` adds on top: signals, and the ORM building the statement anew.
     """
-    fields = _insert_fields(type(obj))
-    values = [f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in fields]
-    row = fetch_one(_insert_sql(type(obj), connection.vendor), values)
-    obj.pk = row[0]
-    obj._state.adding, obj._state.db = False, DEFAULT_DB_ALIAS
-    return obj
+    sql, values = insert_statement(obj)
+    return inserted(obj, fetch_one(sql, values)[0])
 
 
 def instance(model: type[Model], values: dict) -> Model:

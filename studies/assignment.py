@@ -32,10 +32,10 @@ from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Case, F, Q, QuerySet, Value, When
+from django.db.models import Case, F, Model, Q, QuerySet, Value, When
 from django.utils import timezone
 
-from config.database import fetch_one, instance
+from config.database import fetch_one, insert_statement, inserted, instance
 from studies import assignment_sql as sql
 from studies.models import Assignment, CoachProfile, Item, Participation, Study, new_token
 
@@ -322,9 +322,12 @@ def lock_assignment(token: str, coach: AbstractBaseUser) -> Assignment:
     return assignment
 
 
-def complete_assignment(assignment: Assignment, *, now: datetime | None = None) -> Completion:
+def complete_assignment(
+    assignment: Assignment, *, now: datetime | None = None, record: Model | None = None
+) -> Completion:
     """Mark a reservation judged. ``assignment`` comes from ``lock_assignment`` in the same transaction,
-    which also stores the judgement.
+    which also stores the judgement: pass it, unsaved, as ``record`` and it is written with the completion,
+    in the same statement on PostgreSQL (and only if the completion is).
 
     A repeated submit returns ``created=False`` and changes nothing. A late submit
     of a released reservation is accepted while the item still needs a judgement,
@@ -344,20 +347,21 @@ def complete_assignment(assignment: Assignment, *, now: datetime | None = None) 
                 "Your reservation of this item expired and other coaches have since judged it. "
                 "Your answer was not needed; please continue with the next item."
             )
-    _mark_done(assignment, now or timezone.now(), item_change=change, counts=True)
+    _mark_done(assignment, now or timezone.now(), item_change=change, counts=True, record=record)
     return Completion(assignment, created=True)
 
 
-def flag_assignment(assignment: Assignment, *, now: datetime | None = None) -> Completion:
+def flag_assignment(assignment: Assignment, *, now: datetime | None = None, record: Model | None = None) -> Completion:
     """The coach flags the item instead of judging it: it goes to the researcher and out of the counts.
 
-    The coach's slot on the item is freed for another coach, and they are not shown it again.
+    The coach's slot on the item is freed for another coach, and they are not shown it again. ``record``
+    as for ``complete_assignment``.
     """
     if assignment.status == Assignment.Status.DONE:
         return Completion(assignment, created=False)
     _refuse_upcoming(assignment)
     change = sql.FLAGGED_RESERVED if assignment.status == Assignment.Status.RESERVED else sql.FLAGGED_RELEASED
-    _mark_done(assignment, now or timezone.now(), item_change=change, counts=False)
+    _mark_done(assignment, now or timezone.now(), item_change=change, counts=False, record=record)
     return Completion(assignment, created=True)
 
 
@@ -366,8 +370,10 @@ def _refuse_upcoming(assignment: Assignment) -> None:
         raise ReservationLost("This item is not open to you yet: finish the one you hold first.")
 
 
-def _mark_done(assignment: Assignment, now: datetime, *, item_change: str | None, counts: bool) -> None:
-    sql.finish(
+def _mark_done(
+    assignment: Assignment, now: datetime, *, item_change: str | None, counts: bool, record: Model | None
+) -> None:
+    returned = sql.finish(
         assignment_id=assignment.pk,
         item_id=assignment.item_id,
         study_id=assignment.study_id,
@@ -375,7 +381,10 @@ def _mark_done(assignment: Assignment, now: datetime, *, item_change: str | None
         now=now,
         item_change=item_change,
         counts=counts,
+        insert=insert_statement(record) if record is not None else None,
     )
+    if record is not None:
+        inserted(record, returned[0])
     assignment.status, assignment.completed = Assignment.Status.DONE, now
 
 

@@ -314,11 +314,12 @@ def lock_held(vendor: str) -> str:
 
 
 @cache
-def _finish(vendor: str, item_change: str | None, counts: bool) -> tuple[str, ...]:
-    """A reservation judged (or flagged): the item's counts, the assignment done, the coach's progress.
+def _finish(vendor: str, item_change: str | None, counts: bool, insert: str) -> tuple[str, ...]:
+    """A reservation judged (or flagged): the item's counts, the assignment done, the coach's progress, and
+    the row ``insert`` writes (the judgement), if any.
 
     Params: item id (unless ``item_change`` is None); done status, completed, assignment id; assignment id,
-    study id, coach id.
+    study id, coach id; the insert's values.
     """
     t = _tables()
     item = 'UPDATE {item} SET {change} WHERE "id" = %s'.format(change=item_change, **t) if item_change else ""
@@ -330,8 +331,11 @@ def _finish(vendor: str, item_change: str | None, counts: bool) -> tuple[str, ..
     ).format(progress=progress, **t)
     if vendor == "postgresql":
         counted = f"counted AS ({item} RETURNING 1), " if item else ""
-        return (f"WITH {counted}marked AS ({done} RETURNING 1) {participation}",)
-    return tuple(sql for sql in (item, done, participation) if sql)
+        steps = f"WITH {counted}marked AS ({done} RETURNING 1), progress AS ({participation} RETURNING 1)"
+        if insert:
+            return (f"{steps}, written AS ({insert}) SELECT * FROM written",)
+        return (f"{steps} SELECT 1",)
+    return tuple(sql for sql in (item, done, participation, insert) if sql)
 
 
 # The item's counts as each way of finishing a reservation changes them.
@@ -349,19 +353,24 @@ def finish(
     now: datetime,
     item_change: str | None,
     counts: bool,
-) -> None:
+    insert: tuple[str, list] | None = None,
+):
     """Record the reservation done, the item's counts changed by ``item_change`` (None: left as they are),
-    and the coach's progress."""
+    and the coach's progress; with ``insert`` (an INSERT ... RETURNING and its values), write that row too,
+    in the same statement on PostgreSQL, and return what it returned."""
     params = [
         [Assignment.Status.DONE, db_datetime(now), assignment_id],
         [assignment_id, study_id, coach_id],
     ]
     if item_change:
         params.insert(0, [item_id])
-    statements = _finish(connection.vendor, item_change, counts)
+    if insert:
+        params.append(insert[1])
+    statements = _finish(connection.vendor, item_change, counts, insert[0] if insert else "")
     with cursor() as c:
         if len(statements) == 1:
             c.execute(statements[0], [p for group in params for p in group])
         else:
             for sql, values in zip(statements, params, strict=True):
                 c.execute(sql, values)
+        return c.fetchone() if insert else None
