@@ -9,9 +9,13 @@ Promises, kept by the database rather than by luck:
   (item, coach) assignments.
 On SQLite every transaction is ``IMMEDIATE`` (see settings), so claims serialise.
 
-A claim costs a constant number of queries whatever the study's size: lock the
-coach's participation row, claim an item, insert the assignment, update the
-participation.
+A claim costs a constant number of queries whatever the study's size. On
+PostgreSQL, outside a transaction, the common cases (a coach holding no item
+whose look-ahead becomes their item, or who gets an item claimed) are one
+statement (``assignment_sql.quick_next``). Otherwise, and on SQLite: lock the
+coach's participation row, then claim, reserve and point to the item (one
+statement on PostgreSQL, three on SQLite). The statements themselves live in
+``studies/assignment_sql.py``.
 
 Look-ahead: while a coach judges the item they hold, the task page asks
 (``reserve_upcoming``) for the item after it to be reserved too, with the same
