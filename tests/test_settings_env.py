@@ -128,3 +128,25 @@ def test_an_allowed_video_url_prefix_that_is_not_an_http_url_is_refused_at_start
     result = _manage("check", VIDEO_ALLOWED_URL_PREFIXES="videos.example.org")
     assert result.returncode != 0
     assert "VIDEO_ALLOWED_URL_PREFIXES: 'videos.example.org' is not an http(s) URL with a host" in result.stderr
+
+
+@pytest.mark.parametrize(("threshold", "expected"), [(None, "5"), ("0", "None"), ("1", "1")])
+def test_prepared_statements_on_postgresql_follow_the_threshold_setting(threshold, expected):
+    env = {"DATABASE_URL": "postgres://coachbench@db.internal:5432/coachbench"}
+    if threshold is not None:
+        env["DATABASE_PREPARE_THRESHOLD"] = threshold
+    result = _manage(
+        "shell", "-c", "from django.conf import settings; print(settings.DATABASES['default']['OPTIONS'])", **env
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"'prepare_threshold': {expected}" in result.stdout
+
+
+def test_a_bad_prepare_threshold_is_refused_with_the_variable_named():
+    result = _manage(
+        "check",
+        DATABASE_URL="postgres://coachbench@db.internal:5432/coachbench",
+        DATABASE_PREPARE_THRESHOLD="often",
+    )
+    assert result.returncode != 0
+    assert "DATABASE_PREPARE_THRESHOLD" in result.stderr
