@@ -2,9 +2,10 @@
 
 Built by the ORM, a statement costs about a millisecond of Python before it is
 sent, often more than the database takes to run it. The assignment engine
-(``studies/assignment_sql.py``) and the recording of a judgement write theirs as
-SQL built once, and run them through ``cursor()``; ``insert()`` saves a new row
-of any model without the ORM's query compiler.
+(``studies/assignment_sql.py``) writes its statements as SQL built once and runs
+them through ``cursor()``; ``insert_statement()`` gives a new row's INSERT for it
+to send with them (a judgement with its completion); ``CompiledQuery`` runs the
+pages' fixed-shape querysets without building them again.
 """
 
 from __future__ import annotations
@@ -79,15 +80,6 @@ def inserted(obj: Model, pk) -> Model:
     obj.pk = pk
     obj._state.adding, obj._state.db = False, DEFAULT_DB_ALIAS
     return obj
-
-
-def insert(obj: Model) -> Model:
-    """Save the new ``obj`` with one INSERT, as ``save()`` would: defaults, ``auto_now_add``, database types.
-
-    Skips what ``save()`` adds on top: signals, and the ORM building the statement anew.
-    """
-    sql, values = insert_statement(obj)
-    return inserted(obj, fetch_one(sql, values)[0])
 
 
 def instance(model: type[Model], values: dict) -> Model:
