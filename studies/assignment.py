@@ -126,6 +126,9 @@ def next_assignment_for(coach: AbstractBaseUser, study: Study, *, now: datetime 
     order; never the same query twice in a row when another is available. The
     look-ahead reserved for the coach (``reserve_upcoming``) is handed over first
     while it is still valid.
+
+    The reservation comes with ``study`` and, as the task page's rows annotate it,
+    the coach's ``done_count`` in the study, so a page can show it without asking.
     """
     if study.status != Study.Status.LIVE:
         raise StudyNotOpen("This study is not open for judging right now.")
@@ -136,28 +139,36 @@ def next_assignment_for(coach: AbstractBaseUser, study: Study, *, now: datetime 
             return quick
     with transaction.atomic():
         participation = _participation(study, coach)
-        if not participation.eligible:
-            raise NotEligible("You are not among the coaches this study is looking for.")
-        current = participation.current
-        if current is not None and current.status == Assignment.Status.RESERVED:
-            if current.expires > now:
-                return current
-            # Their own reservation ran out: give it back before taking another.
-            _release(current)
-        upcoming = participation.upcoming
-        if upcoming is not None and (upcoming.status != Assignment.Status.UPCOMING or upcoming.expires <= now):
-            _release(upcoming)  # it ran out (or was given back already): only the pointer is left to clear
-            upcoming = None
-        left = _quota_left(study, participation)
-        if left is not None and left <= 0:
-            if upcoming is not None:
-                _release(upcoming)
-            raise QuotaReached(f"You have judged your {study.quota_per_coach} items for this study. Thank you!")
+        following = _next(study, participation, now)
+    if following is not None:
+        following.study, following.done_count = study, participation.done_count
+    return following
+
+
+def _next(study: Study, participation: Participation, now: datetime) -> Assignment | None:
+    """The general path of ``next_assignment_for``, under the participation's lock."""
+    if not participation.eligible:
+        raise NotEligible("You are not among the coaches this study is looking for.")
+    current = participation.current
+    if current is not None and current.status == Assignment.Status.RESERVED:
+        if current.expires > now:
+            return current
+        # Their own reservation ran out: give it back before taking another.
+        _release(current)
+    upcoming = participation.upcoming
+    if upcoming is not None and (upcoming.status != Assignment.Status.UPCOMING or upcoming.expires <= now):
+        _release(upcoming)  # it ran out (or was given back already): only the pointer is left to clear
+        upcoming = None
+    left = _quota_left(study, participation)
+    if left is not None and left <= 0:
         if upcoming is not None:
-            handed = _hand_over(study, participation, upcoming, now)
-            if handed is not None:
-                return handed
-        return _claim(study, participation, now, current=True)
+            _release(upcoming)
+        raise QuotaReached(f"You have judged your {study.quota_per_coach} items for this study. Thank you!")
+    if upcoming is not None:
+        handed = _hand_over(study, participation, upcoming, now)
+        if handed is not None:
+            return handed
+    return _claim(study, participation, now, current=True)
 
 
 def _quick_next(study: Study, coach: AbstractBaseUser, now: datetime) -> Assignment | None:
@@ -180,9 +191,7 @@ def _quick_next(study: Study, coach: AbstractBaseUser, now: datetime) -> Assignm
         return None
     assignment_id, item_id, token, done_count = taken
     assignment = _reserved(study, coach.pk, (assignment_id, item_id), token, Assignment.Status.RESERVED, now, expires)
-    assignment.study = study
-    # As the task page's rows annotate it: the page shows the coach's progress without asking again.
-    assignment.done_count = done_count
+    assignment.study, assignment.done_count = study, done_count
     return assignment
 
 

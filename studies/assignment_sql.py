@@ -74,18 +74,19 @@ def lock_participation(vendor: str) -> str:
 
 
 @cache
-def _pick(vendor: str) -> str:
-    """The next open item for a coach: least loaded first, then the study's seeded order; params study, avoid, coach."""
+def _pick(vendor: str, avoid: str = "%s") -> str:
+    """The next open item for a coach: least loaded first, then the study's seeded order, not of the query
+    ``avoid`` (a parameter, unless given as SQL); params study, [avoid,] coach."""
     lock = "FOR UPDATE SKIP LOCKED" if vendor == "postgresql" else ""
     return """
         SELECT i."id" FROM {item} i
         WHERE i."study_id" = %s
           AND i."load" < i."needed"
-          AND i."query_id" <> %s
+          AND i."query_id" <> {avoid}
           AND NOT EXISTS (SELECT 1 FROM {assignment} a WHERE a."item_id" = i."id" AND a."coach_id" = %s)
         ORDER BY i."load", i."order_key"
         LIMIT 1 {lock}
-    """.format(lock=lock, **_tables())
+    """.format(avoid=avoid, lock=lock, **_tables())
 
 
 @cache
@@ -141,16 +142,7 @@ def _quick_next() -> str:
                       (SELECT i."query_id" FROM {item} i WHERE i."id" = a."item_id") AS "query_id"
         ), claimed AS (
             UPDATE {item} SET "load" = "load" + 1
-            WHERE EXISTS (SELECT 1 FROM p WHERE "upcoming_id" IS NULL)
-              AND "id" = (
-                SELECT i."id" FROM {item} i
-                WHERE i."study_id" = %s
-                  AND i."load" < i."needed"
-                  AND i."query_id" <> COALESCE((SELECT "last_query_id" FROM p), -1)
-                  AND NOT EXISTS (SELECT 1 FROM {assignment} a WHERE a."item_id" = i."id" AND a."coach_id" = %s)
-                ORDER BY i."load", i."order_key"
-                LIMIT 1 FOR UPDATE SKIP LOCKED
-              )
+            WHERE EXISTS (SELECT 1 FROM p WHERE "upcoming_id" IS NULL) AND "id" = ({pick})
             RETURNING "id", "query_id"
         ), made AS (
             INSERT INTO {assignment} ("item_id", "coach_id", "study_id", "token", "status", "reserved", "expires")
@@ -166,7 +158,7 @@ def _quick_next() -> str:
             FROM taken WHERE {participation}."id" = (SELECT "id" FROM p)
         )
         SELECT "id", "item_id", "token", (SELECT "done_count" FROM p) FROM taken
-    """.format(**_tables())
+    """.format(pick=_pick("postgresql", avoid='COALESCE((SELECT "last_query_id" FROM p), -1)'), **_tables())
 
 
 # No quota: more than any coach can judge.

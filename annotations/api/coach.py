@@ -26,6 +26,7 @@ from annotations.screen import (
     ScreenRows,
     assignment_screen_rows,
     attach_clips,
+    attach_item,
     load_screen,
     sides_of,
     unwatched_sides,
@@ -299,7 +300,8 @@ class CoachNextTask(APIView):
                 "done": {"title": reason.title, "message": reason.message, "can_retry": reason.can_retry},
             }
         else:
-            body = {"task": task_body(request, load_screen(_SCREEN_ROWS, pk=assignment.pk)), "done": None}
+            # The engine hands the reservation over with its study and the coach's progress.
+            body = {"task": task_body(request, attach_item(assignment)), "done": None}
         return Response(NextTaskSerializer(body).data)
 
 

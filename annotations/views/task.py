@@ -201,11 +201,9 @@ def _advance(request: HttpRequest, study: Study, *, just_saved: bool, streak: br
     else:
         url = reverse("coach:task", kwargs={"token": following.token})
         if request.htmx:
-            if getattr(following, "done_count", None) is None:
-                following = load_screen(_SCREEN_ROWS, pk=following.pk)
-            else:  # the claim brought the coach's progress along: only the item and clips are left to read
-                following.study = study
-                attach_clips(attach_item(following))
+            # The engine hands the reservation over with its study and the coach's progress: only the item
+            # and its clips are left to read.
+            attach_clips(attach_item(following))
             response = render_task(request, following, just_saved=just_saved, streak=streak)
             response["HX-Push-Url"] = url
         else:

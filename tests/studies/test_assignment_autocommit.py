@@ -23,9 +23,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 # The same behaviour tests, collected again in this module so they run with its marks.
 for _module in (test_assignment, test_look_ahead):
-    for _name in dir(_module):
-        if _name.startswith("test_"):
-            globals()[_name] = getattr(_module, _name)
+    globals().update({name: value for name, value in vars(_module).items() if name.startswith("test_")})
 
 
 def _judge(coach, assignment) -> None:
