@@ -37,4 +37,4 @@ class JudgementAdmin(ManagedStudyRowsAdmin):
 
 
 # The study admin with the results report and the dataset export (registered there).
-from annotations import study_admin  # noqa: E402, F401
+from annotations.research import study_admin  # noqa: E402, F401

@@ -8,8 +8,8 @@ from __future__ import annotations
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from annotations.export.runs import run_export
-from annotations.reports import refresh_report
+from annotations.research.export.runs import run_export
+from annotations.research.reports import refresh_report
 
 
 @shared_task(

@@ -57,24 +57,25 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "csp",
-    "config.apps.CoachbenchConfig",
+    "core",
     "retrieval_backend",
     "studies",
     "annotations",
+    "demo",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    # A readable 503 (not a traceback) while the database is unreachable; see config/unavailable.py.
-    "config.unavailable.DatabaseUnavailableMiddleware",
+    # A readable 503 (not a traceback) while the database is unreachable; see core/unavailable.py.
+    "core.unavailable.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "config.session_expiry.IdleSessionMiddleware",
+    "core.session_expiry.IdleSessionMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
@@ -155,7 +156,7 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         # Hashed names, gzip and Brotli by WhiteNoise; this project's CSS and JavaScript minified first.
-        "BACKEND": "config.static_storage.MinifiedStaticFilesStorage"
+        "BACKEND": "core.static_storage.MinifiedStaticFilesStorage"
         if not DEBUG
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
@@ -261,11 +262,11 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": [
-        "config.api.parsers.UnicodeJSONParser",
+        "core.api.parsers.UnicodeJSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_PAGINATION_CLASS": "config.api.pagination.IdCursorPagination",
+    "DEFAULT_PAGINATION_CLASS": "core.api.pagination.IdCursorPagination",
     "PAGE_SIZE": 100,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_THROTTLE_CLASSES": [
@@ -276,8 +277,8 @@ REST_FRAMEWORK = {
         "anon": env_str("API_THROTTLE_ANON", "60/min"),
         "user": env_str("API_THROTTLE_USER", "1200/min"),
     },
-    "EXCEPTION_HANDLER": "config.api.errors.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "config.api.schema.CoachbenchAutoSchema",
+    "EXCEPTION_HANDLER": "core.api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "core.api.schema.CoachbenchAutoSchema",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 
@@ -321,7 +322,7 @@ if not DEBUG:
     if env_bool("BEHIND_TLS_PROXY", True):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # A signed-in session ends SESSION_COOKIE_AGE after log-in however active, or sooner after
-# SESSION_IDLE_TIMEOUT_S without a request (0: no idle limit); see config.session_expiry.
+# SESSION_IDLE_TIMEOUT_S without a request (0: no idle limit); see core.session_expiry.
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE_S", 12 * 3600, minimum=60)
 SESSION_IDLE_TIMEOUT_S = env_int("SESSION_IDLE_TIMEOUT_S", 2 * 3600, minimum=0)
 SESSION_COOKIE_HTTPONLY = True
@@ -332,7 +333,7 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 
 # Content Security Policy (django-csp): scripts, styles, media and connections from this site only.
 # No inline <script>, no on*= handlers, no style= attributes, no eval: templates keep behaviour in
-# static/js/ and looks in static/css/. Only the API's ReDoc page relaxes styles (see config/api/docs.py).
+# static/js/ and looks in static/css/. Only the API's ReDoc page relaxes styles (see core/api/docs.py).
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
@@ -350,9 +351,9 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 
-# Log-in throttling (config.login_throttle): failed attempts counted in the cache, per user name and
+# Log-in throttling (core.login_throttle): failed attempts counted in the cache, per user name and
 # per client address, over a window; past the limit, logging in is refused until the window ends.
-AUTHENTICATION_BACKENDS = ["config.login_throttle.ThrottledModelBackend"]
+AUTHENTICATION_BACKENDS = ["demo.auth.DemoGuardedBackend"]
 LOGIN_FAILURES_PER_USERNAME = env_int("LOGIN_FAILURES_PER_USERNAME", 5, minimum=1)
 LOGIN_FAILURES_PER_ADDRESS = env_int("LOGIN_FAILURES_PER_ADDRESS", 30, minimum=1)
 LOGIN_FAILURE_WINDOW_S = env_int("LOGIN_FAILURE_WINDOW_S", 15 * 60, minimum=1)
@@ -362,7 +363,7 @@ LOGIN_CLIENT_ADDRESS_HEADER = env_str("LOGIN_CLIENT_ADDRESS_HEADER", "REMOTE_ADD
 # The demo accounts of seed_demo (make run) have a published password; with DEBUG off it is refused unless this
 # says otherwise, so a demo database copied to a server can't be logged into by anyone who read the README.
 DEMO_LOGINS = env_bool("DEMO_LOGINS", DEBUG)
-# Password-reset mails (config.reset_throttle): per address entered, and requests per client address.
+# Password-reset mails (core.reset_throttle): per address entered, and requests per client address.
 PASSWORD_RESETS_PER_EMAIL = env_int("PASSWORD_RESETS_PER_EMAIL", 3, minimum=1)
 PASSWORD_RESETS_PER_ADDRESS = env_int("PASSWORD_RESETS_PER_ADDRESS", 20, minimum=1)
 PASSWORD_RESET_WINDOW_S = env_int("PASSWORD_RESET_WINDOW_S", 3600, minimum=1)

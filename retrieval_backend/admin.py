@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.utils.html import format_html
 
-from retrieval_backend.candidate_admin import generate_candidates_for_all_queries
+from retrieval_backend.candidates.admin import generate_candidates_for_all_queries
 from retrieval_backend.method_admin import RetrievalMethodAdminMixin
 from retrieval_backend.models import (
     Candidate,

@@ -24,7 +24,7 @@ import numpy as np
 from django.conf import settings
 from django.db import transaction
 
-from retrieval_backend.jobs import ChunkResult, create_chunked_job, fail_job, finish_job, resume_job
+from core.jobs import ChunkResult, create_chunked_job, fail_job, finish_job, resume_job
 from retrieval_backend.methods import ClipItem, Encoded, RetrievalBackend, get_backend
 from retrieval_backend.models import Clip, EmbeddingIndex, Job, JobChunk, RetrievalMethod
 from retrieval_backend.search import ClipIndex

@@ -13,7 +13,7 @@ from django.contrib import messages
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
-from retrieval_backend.candidate_import import IMPORTED_BACKEND
+from retrieval_backend.candidates.importing import IMPORTED_BACKEND
 from retrieval_backend.methods import BackendParamsError, available_backends
 from retrieval_backend.methods.base import COMMON_PARAMS
 from retrieval_backend.models import RetrievalMethod

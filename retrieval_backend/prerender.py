@@ -17,7 +17,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from retrieval_backend.jobs import ChunkResult, create_chunked_job
+from core.jobs import ChunkResult, create_chunked_job
 from retrieval_backend.models import Clip, Job, JobChunk, MistakeQuery
 from retrieval_backend.playback import SegmentStorageFull, SegmentUnavailable, render_segment_for
 

@@ -1,7 +1,7 @@
 """Celery tasks of the gallery and retrieval app.
 
 Tasks are thin: they take ids, re-read rows, and call a service function. Chunked
-work goes through ``retrieval_backend.jobs.run_chunk`` so that it is claimed once
+work goes through ``core.jobs.run_chunk`` so that it is claimed once
 and resumable. Queues are chosen by name in ``CELERY_TASK_ROUTES``: ``embed_*``
 run on ``gpu``, ``render_*`` on ``render``, everything else on ``default``.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from retrieval_backend.jobs import TRANSIENT_ERRORS, run_chunk
+from core.jobs import TRANSIENT_ERRORS, run_chunk
 
 
 @shared_task(autoretry_for=TRANSIENT_ERRORS, retry_backoff=True, max_retries=5)
@@ -29,7 +29,7 @@ def generate_candidates_chunk(self, chunk_id: int) -> str:
     holding a worker; database hiccups are retried a few times.
     """
     # Imported here so that processes which only queue tasks never load the ranking stack.
-    from retrieval_backend.candidates import INDEX_POLL_S, IndexStillBuilding, run_generation_chunk
+    from retrieval_backend.candidates.generation import INDEX_POLL_S, IndexStillBuilding, run_generation_chunk
 
     try:
         return run_generation_chunk(chunk_id, waited_s=self.request.retries * INDEX_POLL_S)
@@ -74,7 +74,7 @@ def import_manifest_chunk(chunk_id: int) -> str:
 @shared_task
 def requeue_stalled_chunks() -> int:
     """Beat, every five minutes: chunks left ``running`` by a dead worker are queued again."""
-    from retrieval_backend.jobs import requeue_stalled_chunks as requeue
+    from core.jobs import requeue_stalled_chunks as requeue
 
     return requeue()
 

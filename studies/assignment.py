@@ -39,7 +39,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, F, Model, Q, QuerySet, Value, When
 from django.utils import timezone
 
-from config.database import fetch_one, insert_statement, inserted, instance
+from core.database import fetch_one, insert_statement, inserted, instance
 from studies import assignment_sql as sql
 from studies.models import Assignment, CoachProfile, Item, Participation, Study, new_token
 

@@ -28,7 +28,7 @@ from functools import cache
 from django.db import connection
 from django.utils.dateparse import parse_datetime
 
-from config.database import cursor
+from core.database import cursor
 from studies.models import Assignment, Item, Participation, Study
 
 # The columns each statement reads, in order, named as the models' attributes.

@@ -93,7 +93,7 @@ def test_production_settings_pass_the_deployment_checklist():
         DEBUG="0",
         SECRET_KEY="a-long-random-production-secret-" + "x" * 40,
         ALLOWED_HOSTS="coachbench.example.org",
-        # coachbench's own deployment checks (config.checks) want these.
+        # coachbench's own deployment checks (core.checks) want these.
         VIDEO_ALLOWED_ROOTS="/srv/coachbench/videos",
         VIDEO_ALLOWED_URL_PREFIXES="https://videos.example.org/",
         CACHE_URL="redis://redis.internal:6379/1",

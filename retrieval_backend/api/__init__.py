@@ -1,1 +1,1 @@
-"""The REST endpoints of retrieval_backend (mounted under /api/v1/ by config/api/urls.py)."""
+"""The REST endpoints of retrieval_backend (mounted under /api/v1/ by core/api/urls.py)."""

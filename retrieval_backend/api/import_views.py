@@ -16,8 +16,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
-from config.api.errors import Conflict
-from config.api.schema import ApiErrorSerializer
+from core.api.errors import Conflict
+from core.api.schema import ApiErrorSerializer
 from retrieval_backend.api.imports import (
     NO_CANDIDATES,
     ManifestRequest,
@@ -47,7 +47,7 @@ from retrieval_backend.importing.importer import ImportFailed
 from retrieval_backend.importing.videos import ProbeMode
 
 ERROR = OpenApiResponse(ApiErrorSerializer)
-# Every endpoint answers these the same way (config/api/errors.py).
+# Every endpoint answers these the same way (core/api/errors.py).
 READ_ERRORS = {401: ERROR, 403: ERROR}
 DETAIL_ERRORS = {**READ_ERRORS, 404: ERROR}
 WRITE_ERRORS = {400: ERROR, **READ_ERRORS}

@@ -20,14 +20,14 @@ from typing import Any
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 
-from retrieval_backend.candidate_import import ImportReport, import_candidates
+from core.jobs import ChunkResult, create_chunked_job, fail_job, record_job_errors
+from retrieval_backend.candidates.importing import ImportReport, import_candidates
 from retrieval_backend.importing.gallery import GalleryImport
 from retrieval_backend.importing.importer import ImportFailed, ImportOptions, ImportResult, ManifestImport
 from retrieval_backend.importing.locations import LocationError, VideoLocation, VideoLocator
 from retrieval_backend.importing.queries import QueryImport
 from retrieval_backend.importing.report import SHOWN_ISSUES, IssueLog
 from retrieval_backend.importing.videos import ProbeMode
-from retrieval_backend.jobs import ChunkResult, create_chunked_job, fail_job, record_job_errors
 from retrieval_backend.models import Job, JobChunk
 
 # Inline imports: up to this many bytes (about 3,500 clips: a few seconds at most) and no probing in the request.

@@ -9,8 +9,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from retrieval_backend.candidate_import import IMPORTED_BACKEND
-from retrieval_backend.candidates import MAX_K
+from retrieval_backend.candidates.generation import MAX_K
+from retrieval_backend.candidates.importing import IMPORTED_BACKEND
 from retrieval_backend.methods import BackendParamsError, available_backends
 from retrieval_backend.models import Candidate, Clip, Job, MistakeQuery, RetrievalMethod, Sport, Video
 

@@ -21,9 +21,10 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
-from config.api.errors import Conflict
-from config.api.pagination import IdCursorPagination
-from config.api.permissions import ResearcherModelPermissions
+from core.api.errors import Conflict
+from core.api.pagination import IdCursorPagination
+from core.api.permissions import ResearcherModelPermissions
+from core.jobs import cancel_job
 from retrieval_backend.api import filters
 from retrieval_backend.api.import_views import (
     DETAIL_ERRORS,
@@ -48,8 +49,7 @@ from retrieval_backend.api.serializers import (
     VideoSerializer,
 )
 from retrieval_backend.api.uploads import BODY_PARSERS
-from retrieval_backend.candidates import GenerationError, start_generation
-from retrieval_backend.jobs import cancel_job
+from retrieval_backend.candidates.generation import GenerationError, start_generation
 from retrieval_backend.models import Candidate, Clip, Job, MistakeQuery, RetrievalMethod, Sport, Video
 
 

@@ -82,7 +82,7 @@ class ManifestCommand(BaseCommand):
         return line
 
     def _follow(self, job_id: int, bar_stream: TextIO | None) -> None:
-        from retrieval_backend.jobs import follow_job
+        from core.jobs import follow_job
         from retrieval_backend.models import Job
 
         job = follow_job(Job.objects.get(pk=job_id), bar_stream or self.stderr._out, progress=bar_stream is not None)

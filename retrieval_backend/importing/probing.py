@@ -14,8 +14,8 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
+from core.jobs import ChunkResult, create_chunked_job
 from retrieval_backend.importing.videos import DURATION_SLACK_S, PROBED_FIELDS, apply_probe, describe
-from retrieval_backend.jobs import ChunkResult, create_chunked_job
 from retrieval_backend.models import Job, JobChunk, Video
 from retrieval_backend.video.errors import VideoError
 from retrieval_backend.video.probe import probe

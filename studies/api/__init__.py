@@ -1,1 +1,1 @@
-"""The REST endpoints of studies (mounted under /api/v1/ by config/api/urls.py)."""
+"""The REST endpoints of studies (mounted under /api/v1/ by core/api/urls.py)."""

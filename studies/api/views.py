@@ -19,10 +19,10 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from config.api.errors import Conflict
-from config.api.parsers import PARSERS
-from config.api.permissions import IsResearcher, ResearcherModelPermissions
-from config.api.schema import ApiErrorSerializer
+from core.api.errors import Conflict
+from core.api.parsers import PARSERS
+from core.api.permissions import IsResearcher, ResearcherModelPermissions
+from core.api.schema import ApiErrorSerializer
 from studies import lifecycle
 from studies.access import managed_studies
 from studies.api.serializers import ItemSerializer, ProblemSerializer, StudyProgressSerializer, StudySerializer

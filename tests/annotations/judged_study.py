@@ -10,7 +10,7 @@ import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from annotations.judging import Answer, submit
+from annotations.coach.judging import Answer, submit
 from studies.assignment import next_assignment_for
 from studies.items import build_items
 from studies.models import GoldCheck, Item, Study

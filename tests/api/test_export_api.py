@@ -9,8 +9,8 @@ import zipfile
 import pytest
 from django.contrib.auth.models import Permission
 
-from annotations.export.runs import run_export
 from annotations.models import StudyExport
+from annotations.research.export.runs import run_export
 from studies.models import Study
 from tests.annotations.judged_study import judge_everything, open_study, prefer
 from tests.annotations.rating_setup import fast_password_hashing  # noqa: F401 - autouse

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from retrieval_backend.candidates import run_generation_chunk
+from retrieval_backend.candidates.generation import run_generation_chunk
 from retrieval_backend.models import Candidate, CandidateSet, Job, RetrievalMethod
 from tests.api.conftest import make_researcher
 from tests.conftest import wait_for

@@ -155,7 +155,7 @@ def test_results_say_when_they_are_being_computed_then_show_the_cached_report(ap
     assert StudyReport.objects.get(study=judged.study).dirty  # queued for a worker
 
     # What the worker stores (figures left out: drawing them is the report page's concern, and slow).
-    from annotations.results.service import jsonable, study_results
+    from annotations.research.results.service import jsonable, study_results
 
     data = jsonable(study_results(judged.study, bootstrap=BOOTSTRAP))
     StudyReport.objects.filter(study=judged.study).update(data=data, computed=timezone.now(), dirty=False)

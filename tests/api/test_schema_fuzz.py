@@ -38,7 +38,7 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from annotations.judging import Answer, submit
+from annotations.coach.judging import Answer, submit
 from annotations.models import StudyExport
 from retrieval_backend.models import Candidate, Job
 from studies.assignment import next_assignment_for

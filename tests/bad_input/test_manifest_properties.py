@@ -20,7 +20,7 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from retrieval_backend.candidate_import import import_candidates
+from retrieval_backend.candidates.importing import import_candidates
 from retrieval_backend.importing.gallery import GalleryImport
 from retrieval_backend.importing.importer import ImportFailed, ImportOptions
 from retrieval_backend.importing.queries import QueryImport

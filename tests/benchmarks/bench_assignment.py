@@ -64,7 +64,7 @@ def _populate():
 
 def _claimer(n: int, users: list, study, stop_at: float) -> tuple[int, list[float], list[str]]:
     """Claim and submit as random coaches of this claimer's share until ``stop_at`` (time.time())."""
-    from annotations.judging import Answer, submit
+    from annotations.coach.judging import Answer, submit
     from studies.assignment import next_assignment_for
 
     mine = users[n::N_CLAIMERS]
@@ -128,7 +128,7 @@ def main() -> None:
     if connection.vendor != "postgresql":
         print("skipped: needs PostgreSQL (set DATABASE_URL=postgres://...); SQLite serialises claims by design")
         return
-    from annotations.judging import Answer, submit
+    from annotations.coach.judging import Answer, submit
     from studies.assignment import next_assignment_for
     from studies.models import Item
 

@@ -185,7 +185,7 @@ def _write_ready_index(method, clip_ids, clip_sports, rng) -> None:
 
 
 def _measure(methods, queries) -> None:
-    from retrieval_backend import candidates
+    from retrieval_backend.candidates import generation as candidates
     from retrieval_backend.models import Candidate, Job
     from retrieval_backend.ranking import rank_queries
 

@@ -165,8 +165,8 @@ class Bench:
 
 def _static_bytes(paths: list[str]) -> tuple[int, int, int]:
     """The page's CSS and JavaScript as production serves them (this project's minified when collected, see
-    config/static_storage.py): raw and gzipped bytes, and the raw bytes of the sources for comparison."""
-    from config.static_storage import is_minified_here, minify
+    core/static_storage.py): raw and gzipped bytes, and the raw bytes of the sources for comparison."""
+    from core.static_storage import is_minified_here, minify
 
     raw = zipped = source_raw = 0
     for relative in paths:

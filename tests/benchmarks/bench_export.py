@@ -43,11 +43,11 @@ from studies.models import Study
 study = Study.objects.get(slug="bench-export")
 started = time.perf_counter()
 if sys.argv[1] == "export":
-    from annotations.export.bundle import write_bundle
+    from annotations.research.export.bundle import write_bundle
     summary = write_bundle(study, sys.argv[2])
     print(f"RESULT {time.perf_counter() - started:.2f} {summary.size_bytes} {summary.judgements} {peak_mb():.0f}")
 else:
-    from annotations.results.service import study_results
+    from annotations.research.results.service import study_results
     results = study_results(study)
     print(f"RESULT {time.perf_counter() - started:.2f} 0 {results['counts']['judgements']} {peak_mb():.0f}")
 """
@@ -242,7 +242,7 @@ def main() -> None:
         seconds, _, _, rss = _child("results", scratch / "unused", env)
         print(f"  the results service alone (agreement, leaderboard, Likert, coaches; 1,000 resamples): "
               f"{seconds:.1f} s, peak RSS {rss:.0f} MB")  # fmt: skip
-        from annotations.reports import refresh_report
+        from annotations.research.reports import refresh_report
         from studies.models import Study
 
         started = time.perf_counter()

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from annotations.stats import bradley_terry, krippendorff_alpha
+from annotations.research.stats import bradley_terry, krippendorff_alpha
 
 UNITS, RATINGS_PER_UNIT, RATERS, SCALE = 200_000, 5, 1_000, 5
 

@@ -53,10 +53,10 @@ def _no_proxy_for_localhost(monkeypatch) -> None:
 def production_static(settings, tmp_path):
     """Serve this project's static files as production does: its CSS and JavaScript minified.
 
-    The same transformation ``collectstatic`` applies (config/static_storage.py), so a
+    The same transformation ``collectstatic`` applies (core/static_storage.py), so a
     browser test using this runs the JavaScript coaches actually get.
     """
-    from config.static_storage import is_minified_here, minify, own_sources
+    from core.static_storage import is_minified_here, minify, own_sources
 
     folders = []
     for n, source in enumerate(own_sources()):

@@ -13,7 +13,7 @@ import pytest
 from django.urls import reverse
 
 from annotations.models import Judgement, JudgementRevision
-from config.static_storage import minify
+from core.static_storage import minify
 from studies.models import Item
 from tests.annotations.rating_setup import (
     add_items,

@@ -17,9 +17,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from annotations.export.runs import run_export, start_export
 from annotations.models import StudyExport
-from retrieval_backend.jobs import resume_job, run_chunk
+from annotations.research.export.runs import run_export, start_export
+from core.jobs import resume_job, run_chunk
 from retrieval_backend.models import Clip, Job, Sport
 from retrieval_backend.prerender import queue_rendering, render_chunk
 from tests.annotations.judged_study import judge_everything, open_study, prefer
@@ -50,7 +50,7 @@ RENDER_WHILE_FULL = textwrap.dedent(
     django.setup()
     from django.contrib.auth import get_user_model
     from django.test import Client
-    from retrieval_backend.jobs import run_chunk
+    from core.jobs import run_chunk
     from retrieval_backend.models import Job
     from retrieval_backend.prerender import render_chunk
 
@@ -124,7 +124,7 @@ def test_an_export_onto_a_full_disk_fails_clearly_offers_nothing_and_resumes(set
     export = start_export(judged.study)
     code = (
         "import django; django.setup()\n"
-        "from annotations.export.runs import run_export\n"
+        "from annotations.research.export.runs import run_export\n"
         f"print(run_export({export.pk}, bootstrap=20))\n"
     )
 

@@ -11,7 +11,7 @@ import json
 
 from django.db import DatabaseError, InterfaceError, OperationalError
 
-from config.unavailable import server_error
+from core.unavailable import server_error
 
 
 def _answer(rf, path: str, error: Exception):

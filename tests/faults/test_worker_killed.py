@@ -21,11 +21,11 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from annotations.export.runs import start_export
 from annotations.models import StudyExport
+from annotations.research.export.runs import start_export
 from config.celery_app import app
+from core.jobs import resume_job
 from retrieval_backend.embedding import ensure_index, ready_index
-from retrieval_backend.jobs import resume_job
 from retrieval_backend.methods import get_backend
 from retrieval_backend.models import EmbeddingIndex, Job, JobChunk, RetrievalMethod
 from retrieval_backend.search import ClipIndex

@@ -8,7 +8,7 @@ import math
 import pytest
 from django.core.management import CommandError, call_command
 
-from retrieval_backend.candidate_sets import store_candidate_sets
+from retrieval_backend.candidates.sets import store_candidate_sets
 from retrieval_backend.metrics import (
     average_precision,
     first_positive_rank,

@@ -8,8 +8,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from retrieval_backend import candidates
-from retrieval_backend.candidates import IndexStillBuilding, run_generation_chunk, start_generation
+from retrieval_backend.candidates import generation as candidates
+from retrieval_backend.candidates.generation import IndexStillBuilding, run_generation_chunk, start_generation
 from retrieval_backend.embedding import CHUNK_TASK, EMBED_JOB_KIND, FINALIZE_TASK, index_key
 from retrieval_backend.methods import get_backend
 from retrieval_backend.models import (

@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from retrieval_backend.candidate_import import import_candidates
+from retrieval_backend.candidates.importing import import_candidates
 from retrieval_backend.models import Candidate, CandidateSet, Clip, MistakeQuery, RetrievalMethod, Sport, Video
 
 pytestmark = pytest.mark.django_db

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
+from core.jobs import run_chunk
 from retrieval_backend.importing.probing import probe_videos
-from retrieval_backend.jobs import run_chunk
 from retrieval_backend.models import Clip, Job, MistakeQuery, Video
 
 pytestmark = pytest.mark.django_db

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from retrieval_backend.candidates import start_generation
-from retrieval_backend.jobs import resume_job
+from core.jobs import resume_job
+from retrieval_backend.candidates.generation import start_generation
 from retrieval_backend.models import Candidate, CandidateSet, JobChunk, MistakeQuery, RetrievalMethod
 from retrieval_backend.ranking import rank_queries
 from tests.conftest import wait_for

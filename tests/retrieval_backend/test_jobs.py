@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from retrieval_backend.jobs import (
+from core.jobs import (
     ChunkResult,
     cancel_job,
     create_chunked_job,
@@ -196,7 +196,7 @@ def test_a_chunk_running_past_the_task_time_limit_is_queued_again_by_the_watchdo
 def test_following_a_job_no_worker_takes_says_what_to_start():
     from io import StringIO
 
-    from retrieval_backend.jobs import follow_job
+    from core.jobs import follow_job
 
     job = _job()
     out = StringIO()

@@ -17,7 +17,7 @@ from django.db import connections
 from django.urls import reverse
 
 from annotations.models import Judgement
-from annotations.reports import refresh_report
+from annotations.research.reports import refresh_report
 from tests.annotations.judged_study import judge_everything, open_study, prefer
 from tests.annotations.rating_setup import (
     add_items,

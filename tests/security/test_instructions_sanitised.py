@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 from django.urls import reverse
 
-from annotations.instructions import ALLOWED_TAGS, render_instructions
+from annotations.coach.instructions import ALLOWED_TAGS, render_instructions
 from tests.annotations.rating_setup import live_study, rows_only_gallery
 from tests.studies.conftest import make_coach
 

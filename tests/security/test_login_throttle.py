@@ -12,7 +12,7 @@ from django.test import RequestFactory
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from config import login_throttle
+from core import login_throttle
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "right-horse-battery-staple"

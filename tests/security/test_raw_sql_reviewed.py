@@ -20,13 +20,13 @@ REVIEWED = {
     "studies/assignment_sql.py": 15,
     # The hot-path cursor (server-side binding), INSERT of a model row (names from model metadata, every
     # value a parameter), and CompiledQuery, which runs the ORM's own compiled SQL with its parameters.
-    "config/database.py": 8,
+    "core/database.py": 8,
     # A values_list queryset's own compiled SQL and parameters, run on a server-side cursor.
-    "annotations/raw_rows.py": 1,
+    "annotations/research/raw_rows.py": 1,
     # Imports: INSERT/UPDATE/SELECT ... IN with quoted names from model metadata, every value a parameter.
     "retrieval_backend/importing/bulk.py": 6,
     # The export's planner setting: constant SET/RESET cursor_tuple_fraction statements, no value from outside.
-    "annotations/export/bundle.py": 4,
+    "annotations/research/export/bundle.py": 4,
 }
 
 

@@ -11,7 +11,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from annotations.report_page import figure_for_page
+from annotations.research.report_page import figure_for_page
 
 SVG = "{http://www.w3.org/2000/svg}"
 

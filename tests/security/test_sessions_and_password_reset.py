@@ -177,7 +177,7 @@ def test_too_many_reset_requests_from_one_address_are_refused_with_the_wait(clie
 
 
 def test_the_demo_password_is_refused_when_demo_logins_are_off(client, settings):
-    from studies.demo_accounts import COACHES, DEMO_PASSWORD
+    from demo.accounts import COACHES, DEMO_PASSWORD
 
     get_user_model().objects.create_user(COACHES[0], "c1@example.org", DEMO_PASSWORD)
     settings.DEMO_LOGINS = True  # make run: DEBUG on, the README's logins work

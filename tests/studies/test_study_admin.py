@@ -223,7 +223,7 @@ def test_without_a_quota_each_coach_is_measured_against_an_even_share(client, re
     build_study_items(study.pk)
     study.refresh_from_db()
     publish(study)
-    from annotations.judging import Answer, submit
+    from annotations.coach.judging import Answer, submit
 
     for _ in range(3):
         assignment = next_assignment_for(coaches[0], study)

@@ -9,14 +9,14 @@ from typing import Any
 import numpy as np
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from annotations.management.ratings_file import (
+from annotations.research.ratings_file import (
     LongRatings,
     RatingsFileError,
     numeric_values,
     parse_number,
     read_long_ratings,
 )
-from annotations.stats import (
+from annotations.research.stats import (
     ICC_FORMS,
     LEVELS,
     WEIGHTS,

@@ -6,8 +6,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from annotations.export.bundle import ExportError, write_bundle
-from annotations.results.service import DEFAULT_BOOTSTRAP
+from annotations.research.export.bundle import ExportError, write_bundle
+from annotations.research.results.service import DEFAULT_BOOTSTRAP
 from retrieval_backend import command_args
 from studies.models import Study
 

@@ -8,8 +8,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from annotations.management.ratings_file import RatingsFileError, read_comparisons
-from annotations.stats import StatisticError, bradley_terry, compare_pairs
+from annotations.research.ratings_file import RatingsFileError, read_comparisons
+from annotations.research.stats import StatisticError, bradley_terry, compare_pairs
 from retrieval_backend import command_args
 
 

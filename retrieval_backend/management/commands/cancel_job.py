@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from retrieval_backend.jobs import cancel_job
+from core.jobs import cancel_job
 from retrieval_backend.models import Job
 
 

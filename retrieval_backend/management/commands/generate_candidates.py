@@ -6,8 +6,8 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from core.jobs import follow_job
 from retrieval_backend import command_args
-from retrieval_backend.jobs import follow_job
 from retrieval_backend.method_lookup import resolve_methods, split_names
 from retrieval_backend.models import Job, MistakeQuery
 
@@ -43,7 +43,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, methods: str, queries: str, k: int, wait: bool, **options) -> None:
         # Imported here: the ranking stack is only loaded by commands that need it.
-        from retrieval_backend.candidates import MAX_K, GenerationError, start_generation
+        from retrieval_backend.candidates.generation import MAX_K, GenerationError, start_generation
 
         if not 1 <= k <= MAX_K:
             raise CommandError(f"--k must be between 1 and {MAX_K}, not {k}.")

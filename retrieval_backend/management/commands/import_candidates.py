@@ -7,7 +7,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from retrieval_backend.candidate_import import import_candidates
+from retrieval_backend.candidates.importing import import_candidates
 
 SHOWN_ERRORS = 200
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from core.jobs import follow_job
 from retrieval_backend import command_args
-from retrieval_backend.jobs import follow_job
 from retrieval_backend.models import Clip, MistakeQuery, Sport
 from retrieval_backend.prerender import DEFAULT_CHUNK_SIZE, queue_rendering
 

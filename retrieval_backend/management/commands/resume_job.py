@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from retrieval_backend.jobs import JobNotResumable, follow_job, resume_job
+from core.jobs import JobNotResumable, follow_job, resume_job
 from retrieval_backend.models import Job, JobChunk
 
 
