@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q, QuerySet
+from django.shortcuts import get_object_or_404
 
 from studies.models import Study
 
@@ -36,3 +37,8 @@ def manages(user: AbstractBaseUser | AnonymousUser, study: Study) -> bool:
     if user.is_superuser or study.group_id is None:
         return True
     return user.groups.filter(pk=study.group_id).exists()
+
+
+def managed_study(request, pk: int) -> Study:
+    """The study ``pk`` if the caller manages it, else 404 (another group's study looks like no study)."""
+    return get_object_or_404(managed_studies(request.user), pk=pk)

@@ -16,6 +16,7 @@ or schemathesis checking the server against it, meets no undocumented status:
 from __future__ import annotations
 
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
 
@@ -68,3 +69,8 @@ class CoachbenchAutoSchema(AutoSchema):
                     "content": {"application/json": {"schema": error}},
                 }
         return operation
+
+
+def api_error(description: str) -> OpenApiResponse:
+    """An error answer in the schema: the API's one error body, with what it means here."""
+    return OpenApiResponse(ApiErrorSerializer, description=description)

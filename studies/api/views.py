@@ -11,7 +11,6 @@ from collections.abc import Callable
 from dataclasses import asdict
 
 from django.db import transaction
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, viewsets
 from rest_framework.decorators import action
@@ -22,26 +21,13 @@ from rest_framework.response import Response
 from core.api.errors import Conflict
 from core.api.parsers import PARSERS
 from core.api.permissions import IsResearcher, ResearcherModelPermissions
-from core.api.schema import ApiErrorSerializer
+from core.api.schema import api_error
 from studies import lifecycle
-from studies.access import managed_studies
+from studies.access import managed_studies, managed_study
+from studies.api.errors import ERRORS, READ_ERRORS
 from studies.api.serializers import ItemSerializer, ProblemSerializer, StudyProgressSerializer, StudySerializer
 from studies.models import Item, Study
 from studies.progress import study_progress
-
-
-def api_error(description: str) -> OpenApiResponse:
-    """An error answer in the schema: the API's one error body, with what it means here."""
-    return OpenApiResponse(ApiErrorSerializer, description=description)
-
-
-ERRORS = {
-    400: api_error("Invalid input: `errors` says, per field, what to fix."),
-    401: api_error("Not signed in: send `Authorization: Token <key>`."),
-    403: api_error("Not a researcher, or lacking the model permission."),
-    404: api_error("No such study among those you manage."),
-}
-READ_ERRORS = {code: ERRORS[code] for code in (401, 403, 404)}
 
 
 class CanChangeStudies(BasePermission):
@@ -51,11 +37,6 @@ class CanChangeStudies(BasePermission):
 
     def has_permission(self, request, view) -> bool:
         return IsResearcher().has_permission(request, view) and request.user.has_perm("studies.change_study")
-
-
-def managed_study(request: Request, pk: int) -> Study:
-    """The study ``pk`` if the caller manages it, else 404 (another group's study looks like no study)."""
-    return get_object_or_404(managed_studies(request.user), pk=pk)
 
 
 def _frozen(study: Study, verb: str) -> Conflict:

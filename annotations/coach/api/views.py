@@ -38,7 +38,7 @@ from core.api.errors import Conflict
 from core.api.pagination import IdCursorPagination
 from core.api.parsers import PARSERS
 from core.api.permissions import IsCoach
-from studies.api.views import api_error
+from core.api.schema import api_error
 from studies.assignment import AssignmentError, next_assignment_for
 from studies.models import Assignment, Item, Participation, Study
 

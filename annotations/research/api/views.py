@@ -37,7 +37,9 @@ from annotations.research.reports import report_is_stale
 from core.api.errors import Conflict
 from core.api.parsers import PARSERS
 from core.api.permissions import ResearcherModelPermissions
-from studies.api.views import READ_ERRORS, api_error, managed_study
+from core.api.schema import api_error
+from studies.access import managed_study
+from studies.api.errors import READ_ERRORS
 from studies.models import Item, Study
 
 logger = logging.getLogger(__name__)
