@@ -55,6 +55,9 @@ class Study(models.Model):
         PAUSED = "paused", "paused"
         CLOSED = "closed", "closed"
 
+    # The statuses in which coaches' answers are recorded: live, and paused (answers to items already served).
+    ANSWERING = (Status.LIVE, Status.PAUSED)
+
     class Kinds(models.TextChoices):
         PAIRWISE = "pairwise", "pairwise"
         LIKERT = "likert", "Likert"
@@ -129,6 +132,16 @@ class Study(models.Model):
     @property
     def has_likert(self) -> bool:
         return self.kinds in {self.Kinds.LIKERT, self.Kinds.BOTH}
+
+    @property
+    def accepts_answers(self) -> bool:
+        """Coaches' answers are recorded while the study is live or paused (answers in flight still count)."""
+        return self.status in self.ANSWERING
+
+    @property
+    def accepts_revisions(self) -> bool:
+        """A coach may change a recent answer only while the study is live."""
+        return self.status == self.Status.LIVE
 
     @property
     def is_frozen(self) -> bool:

@@ -1,4 +1,9 @@
-"""Recording, flagging and revising judgements, with the rules every client (page or API) shares."""
+"""Recording, flagging and revising judgements, with the rules every client (page or API) shares.
+
+What an answer may be is its task kind's rule (``annotations.coach.kinds``); which
+answers may still change is ``revisable_ids``/``may_revise``; the study's status
+rules are ``Study.accepts_answers`` and ``Study.accepts_revisions``.
+"""
 
 from __future__ import annotations
 
@@ -9,16 +14,12 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from annotations.coach.kinds import AnswerProblem, PairwiseTask, kind_of
 from annotations.models import Judgement, JudgementRevision
 from annotations.research.reports import report_is_stale
 from studies.assignment import AssignmentError, complete_assignment, flag_assignment, lock_assignment
 from studies.models import Item, Study
 
-# Screen choice -> stored winner, for an item shown as stored (a left) and swapped (a right).
-_WINNER = {
-    False: {"left": "a", "right": "b", "equal": "tie", "neither": "neither"},
-    True: {"left": "b", "right": "a", "equal": "tie", "neither": "neither"},
-}
 MAX_RATIONALE = 5000
 MAX_WATCH_MS = 24 * 3600 * 1000
 REVISABLE_LAST = 20
@@ -38,7 +39,7 @@ class Answer:
 
 
 def winner_for(choice: str, swapped: bool) -> str:
-    return _WINNER[swapped][choice]
+    return PairwiseTask().winner(choice, swapped)
 
 
 def _check(answer: Answer, item: Item, study: Study) -> None:
@@ -46,20 +47,10 @@ def _check(answer: Answer, item: Item, study: Study) -> None:
         if answer.flag not in Judgement.Flag.values or answer.flag == "":
             raise JudgementError(f"Unknown flag {answer.flag!r}: use one of {', '.join(Judgement.Flag.values[1:])}.")
         return
-    if item.kind == Item.Kind.PAIRWISE:
-        if answer.choice not in Judgement.Choice.values:
-            raise JudgementError("Choose left, right, equally helpful or neither helps.")
-        if answer.score is not None:
-            raise JudgementError("A pairwise item takes a choice, not a score.")
-    else:
-        if answer.choice:
-            raise JudgementError("A Likert item takes a score, not a choice.")
-        if answer.score is None:
-            raise JudgementError(f"Choose a score from {study.scale_min} to {study.scale_max}.")
-        if not study.scale_min <= answer.score <= study.scale_max:
-            raise JudgementError(
-                f"{answer.score} is outside this study's scale: choose from {study.scale_min} to {study.scale_max}."
-            )
+    try:
+        kind_of(item).check(answer.choice, answer.score, study)
+    except AnswerProblem as problem:
+        raise JudgementError(str(problem)) from None
     if len(answer.rationale) > MAX_RATIONALE:
         raise JudgementError(f"The rationale is too long: keep it under {MAX_RATIONALE} characters.")
 
@@ -81,18 +72,19 @@ def submit(coach: AbstractBaseUser, token: str, answer: Answer) -> tuple[Judgeme
     with transaction.atomic():
         assignment = lock_assignment(token, coach)
         study, item = assignment.study, assignment.item
-        if study.status not in {Study.Status.LIVE, Study.Status.PAUSED}:
+        if not study.accepts_answers:
             raise JudgementError("This study is closed; answers are no longer recorded.")
         _check(answer, item, study)
+        stored = kind_of(item).stored(answer.choice, answer.score, item) if not answer.flag else None
         judgement = Judgement(
             assignment=assignment,
             study=study,
             item=item,
             coach=coach,
             kind=item.kind,
-            choice="" if answer.flag else answer.choice,
-            winner=winner_for(answer.choice, item.swapped) if answer.choice and not answer.flag else "",
-            score=None if answer.flag else answer.score,
+            choice=stored.choice if stored else "",
+            winner=stored.winner if stored else "",
+            score=stored.score if stored else None,
             rationale=answer.rationale.strip(),
             flag=answer.flag,
             watch_ms=_clean_watch(answer.watch_ms),
@@ -108,13 +100,22 @@ def submit(coach: AbstractBaseUser, token: str, answer: Answer) -> tuple[Judgeme
     return judgement, True
 
 
+def revisable_ids(coach_id: int) -> set[int]:
+    """The coach's last ``REVISABLE_LAST`` judgements, newest first (the id breaks timestamp ties)."""
+    newest_first = Judgement.objects.filter(coach_id=coach_id).order_by("-created", "-pk")
+    return set(newest_first.values_list("pk", flat=True)[:REVISABLE_LAST])
+
+
+def may_revise(judgement: Judgement, recent_ids: set[int]) -> bool:
+    """A coach may revise one of their recent judgements while the study is live; flags can't be revised.
+
+    ``recent_ids`` is ``revisable_ids(coach)``, read once for a whole page of judgements.
+    """
+    return judgement.pk in recent_ids and not judgement.flag and judgement.study.accepts_revisions
+
+
 def revisable(judgement: Judgement) -> bool:
-    """A coach may revise one of their last judgements while the study is live (flags can't be revised)."""
-    if judgement.flag or judgement.study.status != Study.Status.LIVE:
-        return False
-    newest_first = Judgement.objects.filter(coach_id=judgement.coach_id).order_by("-created", "-pk")
-    recent = newest_first.values_list("pk", flat=True)
-    return judgement.pk in set(recent[:REVISABLE_LAST])
+    return may_revise(judgement, revisable_ids(judgement.coach_id))
 
 
 def revise(coach: AbstractBaseUser, judgement_id: int, answer: Answer) -> Judgement:
@@ -142,9 +143,8 @@ def revise(coach: AbstractBaseUser, judgement_id: int, answer: Answer) -> Judgem
             rationale=judgement.rationale,
             recorded=judgement.revised or judgement.created,
         )
-        judgement.choice = answer.choice
-        judgement.winner = winner_for(answer.choice, judgement.item.swapped) if answer.choice else ""
-        judgement.score = answer.score
+        stored = kind_of(judgement.item).stored(answer.choice, answer.score, judgement.item)
+        judgement.choice, judgement.winner, judgement.score = stored.choice, stored.winner, stored.score
         judgement.rationale = answer.rationale.strip()
         judgement.revision += 1
         judgement.revised = timezone.now()

@@ -13,15 +13,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
+from django.urls import reverse
 
+from annotations.coach.kinds import CLIP, LEFT, QUERY, SIDE_LABELS, kind_named
 from core.database import CompiledQuery
 from retrieval_backend.models import Clip, MistakeQuery, Video
-from studies.models import Assignment, Item
-
-QUERY, LEFT, RIGHT, CLIP = "query", "left", "right", "clip"
-PAIRWISE_SIDES = (QUERY, LEFT, RIGHT)
-LIKERT_SIDES = (QUERY, CLIP)
+from studies.models import Assignment, Item, Participation
 
 
 @dataclass(frozen=True)
@@ -43,7 +41,7 @@ def sides_of(item: Item) -> tuple[str, ...]:
 
 
 def sides_of_kind(kind: str) -> tuple[str, ...]:
-    return PAIRWISE_SIDES if kind == Item.Kind.PAIRWISE else LIKERT_SIDES
+    return kind_named(kind).sides
 
 
 def stored_key(item: Item, side: str) -> str:
@@ -98,9 +96,6 @@ def unwatched_sides(item: Item, watch_by_side: dict[str, int]) -> list[str]:
     return short
 
 
-SIDE_NAMES = {QUERY: "the athlete's execution", LEFT: "the left clip", RIGHT: "the right clip", CLIP: "the clip"}
-
-
 # What a screen reads of each row. Loading only these keeps the queries cheap to build and to read.
 _VIDEO = ("source_uri", "sha256", "probe_status", "probe_error", "width", "height", "fps")
 _ASSIGNMENT_FIELDS = ("token", "status", "coach", "item", "reserved", "expires", "completed", "study")
@@ -150,6 +145,14 @@ class ScreenRows:
 
 
 SCREEN_ROWS = ScreenRows(assignment_screen_rows())
+# A task screen: the same, with the coach's progress in the study (``done_count``) in the same query.
+TASK_ROWS = ScreenRows(
+    assignment_screen_rows().annotate(
+        done_count=Subquery(
+            Participation.objects.filter(study=OuterRef("study"), coach=OuterRef("coach")).values("done_count")[:1]
+        )
+    )
+)
 
 _ITEM = CompiledQuery(
     lambda pk: Item.objects.select_related("query__video", "query__sport").only(*_ITEM_FIELDS).filter(pk=pk), pk=int
@@ -195,3 +198,41 @@ def load_screen(rows: ScreenRows, *, clips: bool = True, **lookup) -> Assignment
         return None
     attach_item(assignment)
     return attach_clips(assignment) if clips else assignment
+
+
+@dataclass(frozen=True)
+class Player:
+    """One video on a coach's screen, named by its side and played from a per-assignment URL."""
+
+    side: str
+    label: str
+    url: str
+    duration_ms: int
+    tolerance_ms: int
+    narration: str
+    # Width over height from the probe, so the page lays out before the video loads.
+    aspect: float
+    # One frame of the source (rendered clips keep its rate), for the frame-step buttons.
+    frame_s: float = 1 / 25
+
+
+def players_for(assignment: Assignment, *, narrations: bool) -> dict[str, Player]:
+    """The players of ``assignment``'s screen, by side; the page and the API show the same ones."""
+    item = assignment.item
+    players = {}
+    for side in sides_of(item):
+        segment = segment_for(item, side)
+        if segment is None:
+            continue
+        video = segment.video
+        players[side] = Player(
+            side=side,
+            label=SIDE_LABELS[side],
+            url=reverse("coach:task_video", kwargs={"token": assignment.token, "side": side}),
+            duration_ms=segment.duration_ms,
+            tolerance_ms=watch_tolerance_ms(segment.duration_ms),
+            narration=segment.narration if narrations and side != QUERY else "",
+            aspect=round(video.width / video.height, 4) if video.width and video.height else round(16 / 9, 4),
+            frame_s=1 / video.fps if video.fps and 1 <= video.fps <= 240 else 1 / 25,
+        )
+    return players

@@ -17,7 +17,7 @@ from studies.models import Item, Participation, Study
 
 # Studies a coach may see: open ones, and closed ones so old links explain themselves.
 VISIBLE = (Study.Status.LIVE, Study.Status.PAUSED, Study.Status.CLOSED)
-LISTED = (Study.Status.LIVE, Study.Status.PAUSED)
+# Studies on a coach's home page: those that still record answers.
 # The open-items count is for a progress bar, not an invariant: a minute old is fine,
 # and it keeps a COUNT over a 100,000-item study off every page view.
 OPEN_ITEMS_CACHE_S = 60
@@ -82,7 +82,7 @@ def may_open(study: Study, coach: AbstractBaseUser, participation: Participation
 
 def coach_studies(coach: AbstractBaseUser) -> list[StudyCard]:
     """Live and paused studies the coach may judge, with their progress, newest first."""
-    studies = list(Study.objects.filter(status__in=LISTED).order_by("-published", "-created"))
+    studies = list(Study.objects.filter(status__in=Study.ANSWERING).order_by("-published", "-created"))
     participations = {
         p.study_id: p for p in Participation.objects.filter(coach=coach, study__in=[s.pk for s in studies])
     }

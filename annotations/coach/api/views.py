@@ -9,7 +9,6 @@ Another coach's token is a 404, exactly like a token that never existed.
 
 from __future__ import annotations
 
-from django.db.models import OuterRef, Subquery
 from django.http import Http404
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics, serializers, status
@@ -18,21 +17,20 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from annotations.coach.answering import AnswerRefused, StudyClosed, Submission, answer_task
 from annotations.coach.instructions import render_instructions
-from annotations.coach.judging import MAX_RATIONALE, REVISABLE_LAST, Answer, JudgementError, revisable, revise, submit
-from annotations.coach.screen import (
-    SIDE_NAMES,
-    ScreenRows,
-    assignment_screen_rows,
-    attach_clips,
-    attach_item,
-    load_screen,
-    sides_of,
-    unwatched_sides,
-    watch_by_stored_key,
+from annotations.coach.judging import (
+    MAX_RATIONALE,
+    Answer,
+    JudgementError,
+    may_revise,
+    revisable,
+    revisable_ids,
+    revise,
 )
+from annotations.coach.kinds import kind_of
+from annotations.coach.screen import TASK_ROWS, attach_clips, attach_item, load_screen, players_for
 from annotations.coach.standing import VISIBLE, coach_studies, done_reason, may_open, progress_for
-from annotations.coach.views.screen_context import CHOICES, players_for, scale_points
 from annotations.models import Judgement
 from core.api.errors import Conflict
 from core.api.pagination import IdCursorPagination
@@ -42,7 +40,6 @@ from core.api.schema import api_error
 from studies.assignment import AssignmentError, next_assignment_for
 from studies.models import Assignment, Item, Participation, Study
 
-ANSWERABLE = (Study.Status.LIVE, Study.Status.PAUSED)
 COACH_ERRORS = {
     401: api_error("Not signed in: send `Authorization: Token <key>`."),
     404: api_error("No such study open to you, or no such task of yours."),
@@ -133,8 +130,7 @@ class CoachJudgementSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_revisable(self, judgement: Judgement) -> bool:
-        recent = self.context.get("recent", set())
-        return judgement.pk in recent and not judgement.flag and judgement.study.status == Study.Status.LIVE
+        return may_revise(judgement, self.context.get("recent", set()))
 
 
 class SubmittedSerializer(serializers.Serializer):
@@ -173,14 +169,6 @@ class ReviseSerializer(serializers.Serializer):
 
 # --- Building the answers -----------------------------------------------------------------------
 
-# The coach's progress in the study comes along with the assignment, as on the task page.
-_TASK_ROWS = assignment_screen_rows().annotate(
-    done_count=Subquery(
-        Participation.objects.filter(study=OuterRef("study"), coach=OuterRef("coach")).values("done_count")[:1]
-    )
-)
-_SCREEN_ROWS = ScreenRows(_TASK_ROWS)
-
 
 def _progress(progress) -> dict:
     return {
@@ -195,7 +183,9 @@ def _progress(progress) -> dict:
 def task_body(request: Request, assignment: Assignment) -> dict:
     """The task as the page shows it: screen sides, the question, the choices or scale. Nothing else."""
     study, item = assignment.study, assignment.item
+    kind = kind_of(item)
     pairwise = item.kind == Item.Kind.PAIRWISE
+    options = [{"value": option.value, "label": option.label} for option in kind.options(study)]
     players = players_for(attach_clips(assignment), narrations=study.show_narrations)
     return {
         "token": assignment.token,
@@ -203,7 +193,7 @@ def task_body(request: Request, assignment: Assignment) -> dict:
         "status": assignment.status,
         "expires": assignment.expires,
         "kind": item.kind,
-        "question": study.pairwise_question if pairwise else study.likert_question,
+        "question": kind.question(study),
         "mistake": item.query.mistake,
         "sport": item.query.sport.name,
         "skill": item.query.skill,
@@ -219,15 +209,15 @@ def task_body(request: Request, assignment: Assignment) -> dict:
             }
             for p in players.values()
         ],
-        "choices": [{"value": value, "label": label} for value, _, label in CHOICES] if pairwise else [],
-        "scale": [] if pairwise else [{"value": str(p.value), "label": p.label} for p in scale_points(study)],
+        "choices": options if pairwise else [],
+        "scale": [] if pairwise else options,
         "require_full_watch": study.require_full_watch,
         "progress": _progress(progress_for(study, getattr(assignment, "done_count", 0) or 0)),
     }
 
 
 def _held(request: Request, token: str, *, clips: bool = True) -> Assignment:
-    assignment = load_screen(_SCREEN_ROWS, clips=clips, token=token, coach=request.user)
+    assignment = load_screen(TASK_ROWS, clips=clips, token=token, coach=request.user)
     if assignment is None:
         raise Http404("No such task is reserved for you.")
     return assignment
@@ -244,8 +234,7 @@ def _visible_study(request: Request, slug: str) -> Study:
 
 
 def _recent(user) -> set[int]:
-    newest_first = Judgement.objects.filter(coach=user).order_by("-created", "-pk")
-    return set(newest_first.values_list("pk", flat=True)[:REVISABLE_LAST])
+    return revisable_ids(user.pk)
 
 
 # --- Views --------------------------------------------------------------------------------------
@@ -335,47 +324,27 @@ class CoachSubmit(APIView):
     )
     def post(self, request: Request, token: str) -> Response:
         assignment = _held(request, token, clips=False)
-        study, item = assignment.study, assignment.item
-        if assignment.status == Assignment.Status.DONE:
-            return self._answered(request, Judgement.objects.get(assignment=assignment), created=False)
-        if study.status not in ANSWERABLE:
-            raise Conflict("This study is closed; answers are no longer recorded.")
         posted = AnswerSerializer(data=request.data)
         posted.is_valid(raise_exception=True)
         data = posted.validated_data
-        watch = data.get("watch_ms", {})
-        unknown = sorted(set(watch) - set(sides_of(item)))
-        if unknown:
-            raise ValidationError(
-                {"watch_ms": [f"This item has no side {', '.join(unknown)}: use {', '.join(sides_of(item))}."]}
-            )
-        flag = data.get("flag", "")
-        if study.require_full_watch and not flag:
-            short = unwatched_sides(attach_clips(assignment).item, watch)
-            if short:
-                names = " and ".join(SIDE_NAMES[side] for side in short)
-                raise ValidationError(
-                    {
-                        "watch_ms": [
-                            "This study asks you to play every video to its end before answering. "
-                            f"Still to watch: {names}. If a video does not play, flag the item instead."
-                        ]
-                    }
-                )
-        answer = Answer(
+        sent = Submission(
             choice=data.get("choice", ""),
             score=data.get("score"),
             rationale=data.get("rationale", ""),
-            flag=flag,
-            watch_ms=watch_by_stored_key(item, watch),
+            flag=data.get("flag", ""),
+            watch_by_side=data.get("watch_ms", {}),
         )
         try:
-            judgement, created = submit(request.user, token, answer)
+            answered = answer_task(request.user, assignment, sent)
+        except StudyClosed as exc:
+            raise Conflict(str(exc)) from None
+        except AnswerRefused as exc:
+            raise ValidationError({exc.field: [str(exc)]}) from None
         except JudgementError as exc:
             raise ValidationError({"non_field_errors": [str(exc)]}) from None
         except AssignmentError as exc:
             raise Conflict(str(exc)) from None
-        return self._answered(request, judgement, created=created)
+        return self._answered(request, answered.judgement, created=answered.created)
 
     def _answered(self, request: Request, judgement: Judgement, *, created: bool) -> Response:
         judgement = Judgement.objects.select_related("study", "assignment").get(pk=judgement.pk)

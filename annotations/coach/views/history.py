@@ -10,12 +10,12 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_safe
 
-from annotations.coach.judging import REVISABLE_LAST, Answer, JudgementError, revisable, revise
+from annotations.coach.answering import Submission
+from annotations.coach.judging import Answer, JudgementError, may_revise, revisable, revisable_ids, revise
 from annotations.coach.posted_answer import read_answer
 from annotations.coach.screen import SCREEN_ROWS, load_screen
 from annotations.coach.views.screen_context import screen_context
 from annotations.models import Judgement
-from studies.models import Study
 
 PER_PAGE = 25
 
@@ -28,11 +28,8 @@ def history(request: HttpRequest) -> HttpResponse:
         mine.select_related("study", "item__query", "assignment").order_by("-created", "-pk"), PER_PAGE
     ).get_page(request.GET.get("page"))
     # Which rows to offer a Revise link on; annotations.coach.judging.revise decides for real when it is used.
-    recent = set(mine.order_by("-created", "-pk").values_list("pk", flat=True)[:REVISABLE_LAST])
-    rows = [
-        (judgement, judgement.pk in recent and not judgement.flag and judgement.study.status == Study.Status.LIVE)
-        for judgement in page
-    ]
+    recent = revisable_ids(request.user.pk)
+    rows = [(judgement, may_revise(judgement, recent)) for judgement in page]
     return render(request, "annotations/history.html", {"page": page, "rows": rows})
 
 
@@ -55,10 +52,10 @@ def revise_answer(request: HttpRequest, token: str) -> HttpResponse:
     assignment = judgement.assignment
     if request.method == "GET":
         return _render_revise(request, judgement, judgement)
-    posted = read_answer(request.POST, assignment.item, assignment.study)
-    if posted.problem:
-        return _render_revise(request, judgement, posted.answer, error=posted.problem, status=422)
-    answer = Answer(choice=posted.answer.choice, score=posted.answer.score, rationale=posted.answer.rationale)
+    sent = read_answer(request.POST, assignment.item, assignment.study)
+    if sent.problem:
+        return _render_revise(request, judgement, sent, error=sent.problem, status=422)
+    answer = Answer(choice=sent.choice, score=sent.score, rationale=sent.rationale)
     try:
         revise(request.user, judgement.pk, answer)
     except JudgementError as exc:
@@ -68,7 +65,12 @@ def revise_answer(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def _render_revise(
-    request: HttpRequest, judgement: Judgement, answer: Answer | Judgement, *, error: str = "", status: int = 200
+    request: HttpRequest,
+    judgement: Judgement,
+    answer: Submission | Answer | Judgement,
+    *,
+    error: str = "",
+    status: int = 200,
 ) -> HttpResponse:
     context = screen_context(judgement.assignment, answer)
     context.update(

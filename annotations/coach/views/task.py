@@ -15,48 +15,22 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import OuterRef, Subquery
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from annotations.coach import breaks
-from annotations.coach.judging import Answer, JudgementError, submit
+from annotations.coach.answering import StudyClosed, Submission, answer_task, differs_from_recorded
+from annotations.coach.judging import JudgementError
 from annotations.coach.posted_answer import read_answer
-from annotations.coach.screen import (
-    SIDE_NAMES,
-    ScreenRows,
-    assignment_screen_rows,
-    attach_clips,
-    attach_item,
-    load_screen,
-    sides_of_kind,
-    unwatched_sides,
-    watch_by_stored_key,
-)
+from annotations.coach.screen import TASK_ROWS, attach_clips, attach_item, load_screen, sides_of_kind
 from annotations.coach.standing import progress_for
 from annotations.coach.views.screen_context import screen_context
 from annotations.coach.views.studies import render_done, wants_fragment
 from annotations.models import Judgement
 from studies.assignment import AssignmentError, next_assignment_for, reserve_upcoming
-from studies.models import Assignment, Item, Participation, Study
-
-# Studies whose answers judging.submit still records.
-ANSWERABLE = (Study.Status.LIVE, Study.Status.PAUSED)
-
-
-# Built once: a queryset is only a description until it runs, and building this one
-# (six related tables, a column list, a subquery) costs more than running it.
-# The coach's progress in the study comes along in the same query.
-_TASK_ROWS = assignment_screen_rows().annotate(
-    done_count=Subquery(
-        Participation.objects.filter(study=OuterRef("study"), coach=OuterRef("coach")).values("done_count")[:1]
-    )
-)
-
-
-_SCREEN_ROWS = ScreenRows(_TASK_ROWS)
+from studies.models import Assignment, Item, Study
 
 
 def _held(request: HttpRequest, token: str) -> Assignment:
@@ -65,7 +39,7 @@ def _held(request: HttpRequest, token: str) -> Assignment:
     A submit that goes through never shows this item again, so its clips are fetched
     only when needed: for a page, a refusal, or the clip lengths of a full-watch study.
     """
-    assignment = load_screen(_SCREEN_ROWS, clips=request.method != "POST", token=token, coach=request.user)
+    assignment = load_screen(TASK_ROWS, clips=request.method != "POST", token=token, coach=request.user)
     if assignment is None:
         raise Http404("No such item is reserved for you.")
     return assignment
@@ -77,7 +51,7 @@ def task(request: HttpRequest, token: str) -> HttpResponse:
     assignment = _held(request, token)
     if request.method == "POST":
         return _submit(request, assignment)
-    if assignment.status != Assignment.Status.RESERVED or assignment.study.status not in ANSWERABLE:
+    if assignment.status != Assignment.Status.RESERVED or not assignment.study.accepts_answers:
         # Answered already (a reload after submitting, the back button) or given back: move on.
         return redirect("coach:continue", slug=assignment.study.slug)
     return render_task(request, assignment)
@@ -87,7 +61,7 @@ def render_task(
     request: HttpRequest,
     assignment: Assignment,
     *,
-    answer: Answer | None = None,
+    answer: Submission | None = None,
     error: str = "",
     status: int = 200,
     just_saved: bool = False,
@@ -134,50 +108,29 @@ def look_ahead(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def _submit(request: HttpRequest, assignment: Assignment) -> HttpResponse:
-    study, item = assignment.study, assignment.item
-    if assignment.status == Assignment.Status.DONE or study.status not in ANSWERABLE:
-        # The same form sent twice (a double click, a resent POST): its answer is already recorded.
-        _say_if_the_resent_answer_differs(request, assignment, item, study)
-        return _advance(request, study, just_saved=False, streak=None)
-    posted = read_answer(request.POST, item, study)
-    answer = posted.answer
-    if posted.problem:
-        return render_task(request, assignment, answer=answer, error=posted.problem, status=422)
-    if study.require_full_watch and not answer.flag:
-        short = unwatched_sides(attach_clips(assignment).item, posted.watch_by_side)
-        if short:
-            names = " and ".join(SIDE_NAMES[side] for side in short)
-            error = (
-                f"This study asks you to play every video to its end before answering. Still to watch: {names}. "
-                "If a video does not play, flag the item instead."
-            )
-            return render_task(request, assignment, answer=answer, error=error, status=422)
-    answer = Answer(
-        choice=answer.choice,
-        score=answer.score,
-        rationale=answer.rationale,
-        flag=answer.flag,
-        watch_ms=watch_by_stored_key(item, posted.watch_by_side),
-    )
+    study = assignment.study
+    sent = read_answer(request.POST, assignment.item, study)
     try:
-        _, created = submit(request.user, assignment.token, answer)
-    except JudgementError as exc:
-        return render_task(request, assignment, answer=answer, error=str(exc), status=422)
+        answered = answer_task(request.user, assignment, sent)
+    except StudyClosed:
+        # The done page says why nothing more is recorded.
+        return _advance(request, study, just_saved=False, streak=None)
+    except JudgementError as exc:  # AnswerRefused too: what to change, on the form as the coach left it
+        return render_task(request, assignment, answer=sent, error=str(exc), status=422)
     except AssignmentError as exc:
         # The reservation lapsed and others judged the item meanwhile: say so, and go on.
         messages.warning(request, str(exc))
         return _advance(request, study, just_saved=False, streak=None)
-    streak = breaks.after_answer(request, study) if created else None
-    return _advance(request, study, just_saved=created, streak=streak)
+    if not answered.created:
+        # The same form sent twice (a double click, a resent POST): its answer is already recorded.
+        _say_if_the_resent_answer_differs(request, sent, answered.judgement)
+        return _advance(request, study, just_saved=False, streak=None)
+    return _advance(request, study, just_saved=True, streak=breaks.after_answer(request, study))
 
 
-def _say_if_the_resent_answer_differs(request: HttpRequest, assignment: Assignment, item: Item, study: Study) -> None:
+def _say_if_the_resent_answer_differs(request: HttpRequest, sent: Submission, recorded: Judgement) -> None:
     """A form sent again after a timeout may carry a changed answer: the first one stands, and the coach is told."""
-    recorded = Judgement.objects.filter(assignment=assignment).first()
-    if recorded is None or recorded.flag:
-        return
-    posted = read_answer(request.POST, item, study).answer
-    if (posted.choice, posted.score) == (recorded.choice, recorded.score) or posted.flag:
+    if not differs_from_recorded(sent, recorded):
         return
     then = recorded.get_choice_display() if recorded.choice else f"a score of {recorded.score}"
     messages.info(

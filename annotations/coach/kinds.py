@@ -1,0 +1,168 @@
+"""Task kinds: what each kind of item shows a coach and what answer it takes.
+
+A kind is the one place that knows its screen sides, its question, the answer's
+fields (read from a form, checked against the study's design, stored on the
+judgement) and the template of its answer panel. The page, the API and
+``annotations.coach.judging`` ask the kind and never branch on it, so adding a
+third kind means writing a ``TaskKind`` subclass and its template, then
+registering it in ``KINDS``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from studies.models import Item, Study
+
+# Screen sides: a coach's page names videos only by their place on the screen.
+QUERY, LEFT, RIGHT, CLIP = "query", "left", "right", "clip"
+
+SIDE_NAMES = {QUERY: "the athlete's execution", LEFT: "the left clip", RIGHT: "the right clip", CLIP: "the clip"}
+SIDE_LABELS = {QUERY: "Athlete's execution", LEFT: "Left clip", RIGHT: "Right clip", CLIP: "Clip"}
+
+
+class AnswerProblem(ValueError):
+    """An answer that doesn't fit the item or the study's design; the message says what to choose instead."""
+
+
+@dataclass(frozen=True)
+class Option:
+    """One answer a coach can pick: its stored value, the key that picks it, and its label."""
+
+    value: str
+    key: str  # the digit that picks it, or "" when no single key does
+    label: str
+
+
+@dataclass(frozen=True)
+class Stored:
+    """The kind's answer as the judgement stores it."""
+
+    choice: str = ""
+    winner: str = ""
+    score: int | None = None
+
+
+class TaskKind:
+    """The base of every kind; subclasses set the attributes and override the methods."""
+
+    name: str
+    sides: tuple[str, ...]
+    # The template that draws the kind's clips and answer fields, inside the task and revise forms.
+    template: str
+
+    def question(self, study: Study) -> str:
+        raise NotImplementedError
+
+    def options(self, study: Study) -> list[Option]:
+        """What the coach picks from, in key order."""
+        raise NotImplementedError
+
+    def read_form(self, post: Mapping[str, str], study: Study) -> tuple[str, int | None, str]:
+        """(choice, score, problem) from a posted form; ``problem`` is a malformed field, worded for the coach."""
+        raise NotImplementedError
+
+    def check(self, choice: str, score: int | None, study: Study) -> None:
+        """Raise ``AnswerProblem`` unless the answer fits this kind and the study's design."""
+        raise NotImplementedError
+
+    def stored(self, choice: str, score: int | None, item: Item) -> Stored:
+        raise NotImplementedError
+
+
+class PairwiseTask(TaskKind):
+    """Two clips side by side: which helps more? The answer is a screen position, stored as the winning clip."""
+
+    name = Item.Kind.PAIRWISE
+    sides = (QUERY, LEFT, RIGHT)
+    template = "annotations/kinds/pairwise.html"
+    CHOICES = (
+        Option("left", "1", "Left helps more"),
+        Option("right", "2", "Right helps more"),
+        Option("equal", "3", "Equally helpful"),
+        Option("neither", "4", "Neither helps"),
+    )
+    # Screen choice -> stored winner, for an item shown as stored (A on the left) and swapped (A on the right).
+    _WINNER = {
+        False: {"left": "a", "right": "b", "equal": "tie", "neither": "neither"},
+        True: {"left": "b", "right": "a", "equal": "tie", "neither": "neither"},
+    }
+
+    def question(self, study: Study) -> str:
+        return study.pairwise_question
+
+    def options(self, study: Study) -> list[Option]:
+        return list(self.CHOICES)
+
+    def read_form(self, post: Mapping[str, str], study: Study) -> tuple[str, int | None, str]:
+        return post.get("choice", ""), None, ""
+
+    def check(self, choice: str, score: int | None, study: Study) -> None:
+        if choice not in {option.value for option in self.CHOICES}:
+            raise AnswerProblem("Choose left, right, equally helpful or neither helps.")
+        if score is not None:
+            raise AnswerProblem("A pairwise item takes a choice, not a score.")
+
+    def stored(self, choice: str, score: int | None, item: Item) -> Stored:
+        return Stored(choice=choice, winner=self.winner(choice, item.swapped))
+
+    def winner(self, choice: str, swapped: bool) -> str:
+        return self._WINNER[swapped][choice]
+
+
+class LikertTask(TaskKind):
+    """One clip: how helpful is it, on the study's scale?"""
+
+    name = Item.Kind.LIKERT
+    sides = (QUERY, CLIP)
+    template = "annotations/kinds/likert.html"
+
+    def question(self, study: Study) -> str:
+        return study.likert_question
+
+    def options(self, study: Study) -> list[Option]:
+        labels = {str(k): str(v) for k, v in (study.scale_labels or {}).items()}
+        points = []
+        for value in study.scale_points():
+            if 0 <= value <= 9:
+                key = str(value)
+            elif value == 10 and study.scale_min > 0:
+                key = "0"  # 1..10 scales: 0 stands for 10, as on a phone keypad
+            else:
+                key = ""
+            points.append(Option(str(value), key, labels.get(str(value), "")))
+        return points
+
+    def read_form(self, post: Mapping[str, str], study: Study) -> tuple[str, int | None, str]:
+        raw = (post.get("score") or "").strip()
+        if not raw:
+            return "", None, ""
+        try:
+            return "", int(raw), ""
+        except ValueError:
+            return "", None, f"{raw!r} is not a score: choose a number from {study.scale_min} to {study.scale_max}."
+
+    def check(self, choice: str, score: int | None, study: Study) -> None:
+        if choice:
+            raise AnswerProblem("A Likert item takes a score, not a choice.")
+        if score is None:
+            raise AnswerProblem(f"Choose a score from {study.scale_min} to {study.scale_max}.")
+        if not study.scale_min <= score <= study.scale_max:
+            raise AnswerProblem(
+                f"{score} is outside this study's scale: choose from {study.scale_min} to {study.scale_max}."
+            )
+
+    def stored(self, choice: str, score: int | None, item: Item) -> Stored:
+        return Stored(score=score)
+
+
+KINDS: dict[str, TaskKind] = {kind.name: kind for kind in (PairwiseTask(), LikertTask())}
+
+
+def kind_named(name: str) -> TaskKind:
+    return KINDS[name]
+
+
+def kind_of(item: Item) -> TaskKind:
+    return KINDS[item.kind]
