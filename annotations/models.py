@@ -120,6 +120,29 @@ class StudyReport(models.Model):
     def __str__(self) -> str:
         return f"report of {self.study_id} ({'stale' if self.dirty else 'current'})"
 
+    @property
+    def state(self) -> str:
+        """``computing`` (never computed), ``failed``, ``updating`` (judgements changed since) or ``current``."""
+        if self.error:
+            return "failed"
+        if self.computed is None:
+            return "computing"
+        return "updating" if self.dirty else "current"
+
+    @property
+    def state_message(self) -> str:
+        """What the state means for whoever reads the figures."""
+        if self.computed is None:
+            if self.error:
+                return f"Computing the report failed ({self.error}); it is retried."
+            return "The report is being computed on a worker: ask again in a minute."
+        return {
+            "failed": f"The last recomputation failed ({self.error}); these figures are older.",
+            "updating": "Judgements changed since; a worker is recomputing. "
+            "These figures are current as of `computed`.",
+            "current": "Computed from every judgement so far.",
+        }[self.state]
+
 
 class StudyExport(models.Model):
     """One run of the dataset export; its bundle is offered for download only once it is complete."""

@@ -139,28 +139,14 @@ class StudyJudgementList(_StudyScoped, generics.ListAPIView):
 def _report_state(study: Study) -> tuple[StudyReport | None, dict]:
     """The cached report and how current it is; queues a computation when there is none."""
     report = StudyReport.objects.filter(study=study).first()
-    computed = report is not None and report.computed is not None
-    if not computed:
+    if report is None or report.computed is None:
         try:
             report_is_stale(study.pk, countdown=0)
         except Exception:  # the broker is down: say it is pending; the next judgement or request queues again
             logger.exception("could not queue the report of study %s", study.pk)
-        if report is not None and report.error:
-            state = {"state": "failed", "message": f"Computing the report failed ({report.error}); it is retried."}
-        else:
-            state = {
-                "state": "computing",
-                "message": "The report is being computed on a worker: ask again in a minute.",
-            }
-        return None, {**state, "computed": None}
-    if report.error:
-        state, message = "failed", f"The last recomputation failed ({report.error}); these figures are older."
-    elif report.dirty:
-        state, message = "updating", "Judgements changed since; a worker is recomputing. These figures are current "
-        message += "as of `computed`."
-    else:
-        state, message = "current", "Computed from every judgement so far."
-    return report, {"state": state, "message": message, "computed": report.computed}
+    shown = report or StudyReport(study=study)
+    state = {"state": shown.state, "message": shown.state_message, "computed": shown.computed}
+    return (report if shown.computed else None), state
 
 
 def _report_responses(serializer) -> dict:
