@@ -71,6 +71,8 @@ def test_the_rule_catches_a_breach(tmp_path, monkeypatch):
     """The check itself: a module of core importing studies is reported with its line."""
     package = tmp_path / "core"
     package.mkdir()
-    (package / "leak.py").write_text("from __future__ import annotations\n\n\ndef f():\n    from studies import models\n")
+    (package / "leak.py").write_text(
+        "from __future__ import annotations\n\n\ndef f():\n    from studies import models\n"
+    )
     monkeypatch.setattr(f"{__name__}.ROOT", tmp_path)
     assert _breaches("core", ALLOWED["core"]) == ["core/leak.py:5 imports studies"]

@@ -8,7 +8,7 @@ an HTTP status. Every rule of answering lives here or below it
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.contrib.auth.models import AbstractBaseUser
 
@@ -22,12 +22,9 @@ from studies.models import Assignment
 
 @dataclass(frozen=True)
 class Submission:
-    """An answer as a client sends it: the kind's fields, and how long each screen side played."""
+    """An answer as a client sends it, with how long each screen side played."""
 
-    choice: str = ""
-    score: int | None = None
-    rationale: str = ""
-    flag: str = ""
+    answer: Answer
     # Media milliseconds each screen side played, as the client counted them.
     watch_by_side: dict[str, int] = field(default_factory=dict)
     # A malformed field found while reading the form, worded for the coach; empty when well formed.
@@ -71,7 +68,7 @@ def answer_task(coach: AbstractBaseUser, assignment: Assignment, sent: Submissio
     unknown = sorted(set(sent.watch_by_side) - set(sides))
     if unknown:
         raise AnswerRefused(f"This item has no side {', '.join(unknown)}: use {', '.join(sides)}.", field="watch_ms")
-    if study.require_full_watch and not sent.flag:
+    if study.require_full_watch and not sent.answer.flag:
         short = unwatched_sides(attach_clips(assignment).item, sent.watch_by_side)
         if short:
             names = " and ".join(SIDE_NAMES[side] for side in short)
@@ -80,19 +77,13 @@ def answer_task(coach: AbstractBaseUser, assignment: Assignment, sent: Submissio
                 f"Still to watch: {names}. If a video does not play, flag the item instead.",
                 field="watch_ms",
             )
-    answer = Answer(
-        choice=sent.choice,
-        score=sent.score,
-        rationale=sent.rationale,
-        flag=sent.flag,
-        watch_ms=watch_by_stored_key(item, sent.watch_by_side),
-    )
+    answer = replace(sent.answer, watch_ms=watch_by_stored_key(item, sent.watch_by_side))
     judgement, created = submit(coach, assignment.token, answer)
     return Answered(judgement, created)
 
 
 def differs_from_recorded(sent: Submission, judgement: Judgement) -> bool:
     """Whether a resent answer asks for something else than the recorded one (flags never count as a change)."""
-    if judgement.flag or sent.flag:
+    if judgement.flag or sent.answer.flag:
         return False
-    return (sent.choice, sent.score) != (judgement.choice, judgement.score)
+    return (sent.answer.choice, sent.answer.score) != (judgement.choice, judgement.score)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.http import QueryDict
 
 from annotations.coach.answering import Submission
+from annotations.coach.judging import Answer
 from annotations.coach.kinds import kind_of
 from studies.models import Item, Study
 
@@ -32,11 +33,5 @@ def read_answer(post: QueryDict, item: Item, study: Study) -> Submission:
         ms = _int_or_none(post.get(f"watch_{side}"))
         if ms is not None:
             watch[side] = max(0, ms)
-    return Submission(
-        choice=choice,
-        score=score,
-        rationale=post.get("rationale", ""),
-        flag=post.get("flag", ""),
-        watch_by_side=watch,
-        problem=problem,
-    )
+    answer = Answer(choice=choice, score=score, rationale=post.get("rationale", ""), flag=post.get("flag", ""))
+    return Submission(answer, watch_by_side=watch, problem=problem)

@@ -12,8 +12,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
 from django.db.models import F
 
-from studies.assignment import is_eligible
-from studies.models import Item, Participation, Study
+from studies.assignment import AssignmentError, is_eligible, next_assignment_for
+from studies.models import Assignment, Item, Participation, Study
 
 # Studies a coach may see: open ones, and closed ones so old links explain themselves.
 VISIBLE = (Study.Status.LIVE, Study.Status.PAUSED, Study.Status.CLOSED)
@@ -78,6 +78,31 @@ def may_open(study: Study, coach: AbstractBaseUser, participation: Participation
     if participation is not None:
         return participation.eligible
     return is_eligible(study, coach)
+
+
+def visible_study(coach: AbstractBaseUser, slug: str) -> tuple[Study, Participation | None] | None:
+    """The study ``slug`` with the coach's participation, when the coach may see it; else None.
+
+    Pages and the API answer None with a 404, so a slug reveals nothing of a study not open to the coach.
+    """
+    study = Study.objects.filter(slug=slug, status__in=VISIBLE).first()
+    if study is None:
+        return None
+    participation = Participation.objects.filter(study=study, coach=coach).first()
+    if not may_open(study, coach, participation):
+        return None
+    return study, participation
+
+
+def next_task(coach: AbstractBaseUser, study: Study) -> Assignment | None:
+    """The coach's next item in ``study``, reserved (or the one held); None when there is none for them now.
+
+    ``done_reason`` says why, in full, without reserving anything.
+    """
+    try:
+        return next_assignment_for(coach, study)
+    except AssignmentError:
+        return None
 
 
 def coach_studies(coach: AbstractBaseUser) -> list[StudyCard]:

@@ -30,15 +30,15 @@ from annotations.coach.judging import (
 )
 from annotations.coach.kinds import kind_of
 from annotations.coach.screen import TASK_ROWS, attach_clips, attach_item, load_screen, players_for
-from annotations.coach.standing import VISIBLE, coach_studies, done_reason, may_open, progress_for
+from annotations.coach.standing import coach_studies, done_reason, next_task, progress_for, visible_study
 from annotations.models import Judgement
 from core.api.errors import Conflict
 from core.api.pagination import IdCursorPagination
 from core.api.parsers import PARSERS
 from core.api.permissions import IsCoach
 from core.api.schema import api_error
-from studies.assignment import AssignmentError, next_assignment_for
-from studies.models import Assignment, Item, Participation, Study
+from studies.assignment import AssignmentError
+from studies.models import Assignment, Item, Study
 
 COACH_ERRORS = {
     401: api_error("Not signed in: send `Authorization: Token <key>`."),
@@ -224,13 +224,10 @@ def _held(request: Request, token: str, *, clips: bool = True) -> Assignment:
 
 
 def _visible_study(request: Request, slug: str) -> Study:
-    study = Study.objects.filter(slug=slug, status__in=VISIBLE).first()
-    if study is None:
+    found = visible_study(request.user, slug)
+    if found is None:
         raise Http404("No such study is open to you.")
-    participation = Participation.objects.filter(study=study, coach=request.user).first()
-    if not may_open(study, request.user, participation):
-        raise Http404("No such study is open to you.")
-    return study
+    return found[0]
 
 
 def _recent(user) -> set[int]:
@@ -240,9 +237,14 @@ def _recent(user) -> set[int]:
 # --- Views --------------------------------------------------------------------------------------
 
 
-class CoachStudyList(APIView):
+class _CoachView(APIView):
+    """A coach's endpoint: JSON bodies, signed-in coaches only."""
+
+    parser_classes = PARSERS
     permission_classes = [IsCoach]
 
+
+class CoachStudyList(_CoachView):
     @extend_schema(
         summary="Your live and paused studies, newest first, with your progress",
         responses={200: CoachStudySerializer(many=True), 401: COACH_ERRORS[401]},
@@ -265,10 +267,7 @@ class CoachStudyList(APIView):
         return Response(CoachStudySerializer(cards, many=True).data)
 
 
-class CoachNextTask(APIView):
-    parser_classes = PARSERS
-    permission_classes = [IsCoach]
-
+class CoachNextTask(_CoachView):
     @extend_schema(
         summary="Reserve your next item in a study (or get the one you hold)",
         description="Returns the task, or `task: null` with `done` saying why there is none (finished, quota, "
@@ -278,10 +277,7 @@ class CoachNextTask(APIView):
     )
     def post(self, request: Request, slug: str) -> Response:
         study = _visible_study(request, slug)
-        try:
-            assignment = next_assignment_for(request.user, study)
-        except AssignmentError:
-            assignment = None
+        assignment = next_task(request.user, study)
         if assignment is None:
             reason = done_reason(study, request.user)
             body = {
@@ -297,17 +293,12 @@ class CoachNextTask(APIView):
 @extend_schema_view(
     get=extend_schema(summary="One of your tasks", responses={200: TaskSerializer, **COACH_ERRORS}),
 )
-class CoachTask(APIView):
-    permission_classes = [IsCoach]
-
+class CoachTask(_CoachView):
     def get(self, request: Request, token: str) -> Response:
         return Response(TaskSerializer(task_body(request, _held(request, token))).data)
 
 
-class CoachSubmit(APIView):
-    parser_classes = PARSERS
-    permission_classes = [IsCoach]
-
+class CoachSubmit(_CoachView):
     @extend_schema(
         summary="Answer (or flag) one of your tasks",
         description="Pairwise items take `choice`, Likert items `score`; `flag` instead of an answer sets the "
@@ -327,13 +318,13 @@ class CoachSubmit(APIView):
         posted = AnswerSerializer(data=request.data)
         posted.is_valid(raise_exception=True)
         data = posted.validated_data
-        sent = Submission(
+        answer = Answer(
             choice=data.get("choice", ""),
             score=data.get("score"),
             rationale=data.get("rationale", ""),
             flag=data.get("flag", ""),
-            watch_by_side=data.get("watch_ms", {}),
         )
+        sent = Submission(answer, watch_by_side=data.get("watch_ms", {}))
         try:
             answered = answer_task(request.user, assignment, sent)
         except StudyClosed as exc:
@@ -376,10 +367,7 @@ class CoachJudgementList(generics.ListAPIView):
         return {**super().get_serializer_context(), "recent": _recent(self.request.user)}
 
 
-class CoachJudgementRevise(APIView):
-    parser_classes = PARSERS
-    permission_classes = [IsCoach]
-
+class CoachJudgementRevise(_CoachView):
     @extend_schema(
         summary="Change one of your recent answers while its study is live",
         request=ReviseSerializer,

@@ -10,7 +10,6 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_safe
 
-from annotations.coach.answering import Submission
 from annotations.coach.judging import Answer, JudgementError, may_revise, revisable, revisable_ids, revise
 from annotations.coach.posted_answer import read_answer
 from annotations.coach.screen import SCREEN_ROWS, load_screen
@@ -54,8 +53,8 @@ def revise_answer(request: HttpRequest, token: str) -> HttpResponse:
         return _render_revise(request, judgement, judgement)
     sent = read_answer(request.POST, assignment.item, assignment.study)
     if sent.problem:
-        return _render_revise(request, judgement, sent, error=sent.problem, status=422)
-    answer = Answer(choice=sent.choice, score=sent.score, rationale=sent.rationale)
+        return _render_revise(request, judgement, sent.answer, error=sent.problem, status=422)
+    answer = Answer(choice=sent.answer.choice, score=sent.answer.score, rationale=sent.answer.rationale)
     try:
         revise(request.user, judgement.pk, answer)
     except JudgementError as exc:
@@ -67,7 +66,7 @@ def revise_answer(request: HttpRequest, token: str) -> HttpResponse:
 def _render_revise(
     request: HttpRequest,
     judgement: Judgement,
-    answer: Submission | Answer | Judgement,
+    answer: Answer | Judgement,
     *,
     error: str = "",
     status: int = 200,

@@ -6,7 +6,6 @@ The task kind says which template draws its clips and answer fields.
 
 from __future__ import annotations
 
-from annotations.coach.answering import Submission
 from annotations.coach.instructions import render_instructions
 from annotations.coach.judging import Answer
 from annotations.coach.kinds import kind_of
@@ -15,7 +14,7 @@ from annotations.models import Judgement
 from studies.models import Assignment
 
 
-def screen_context(assignment: Assignment, answer: Submission | Answer | Judgement | None = None) -> dict:
+def screen_context(assignment: Assignment, answer: Answer | Judgement | None = None) -> dict:
     """Everything the players and the answer form need for ``assignment``."""
     study, item = assignment.study, assignment.item
     query = item.query

@@ -9,8 +9,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_safe
 
 from annotations.coach.instructions import render_instructions
-from annotations.coach.standing import VISIBLE, coach_studies, done_reason, may_open, progress_for
-from studies.assignment import AssignmentError, next_assignment_for
+from annotations.coach.standing import coach_studies, done_reason, next_task, progress_for, visible_study
 from studies.models import CoachProfile, Participation, Study
 
 
@@ -25,13 +24,10 @@ def home(request: HttpRequest) -> HttpResponse:
 
 def _visible_study(request: HttpRequest, slug: str) -> tuple[Study, Participation | None]:
     """The study, when the coach may see it; 404 otherwise, so a slug reveals nothing."""
-    study = Study.objects.filter(slug=slug, status__in=VISIBLE).first()
-    if study is None:
+    found = visible_study(request.user, slug)
+    if found is None:
         raise Http404("No such study.")
-    participation = Participation.objects.filter(study=study, coach=request.user).first()
-    if not may_open(study, request.user, participation):
-        raise Http404("No such study.")
-    return study, participation
+    return found
 
 
 @require_safe
@@ -56,11 +52,8 @@ def study_detail(request: HttpRequest, slug: str) -> HttpResponse:
 def continue_study(request: HttpRequest, slug: str) -> HttpResponse:
     """Open the item reserved for the coach, reserving the next one if they hold none."""
     study, _ = _visible_study(request, slug)
-    try:
-        assignment = next_assignment_for(request.user, study)
-    except AssignmentError:
-        assignment = None  # the done page says why, in full
-    if assignment is None:
+    assignment = next_task(request.user, study)
+    if assignment is None:  # the done page says why, in full
         return redirect("coach:done", slug=study.slug)
     return redirect("coach:task", token=assignment.token)
 

@@ -22,14 +22,14 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from annotations.coach import breaks
 from annotations.coach.answering import StudyClosed, Submission, answer_task, differs_from_recorded
-from annotations.coach.judging import JudgementError
+from annotations.coach.judging import Answer, JudgementError
 from annotations.coach.posted_answer import read_answer
 from annotations.coach.screen import TASK_ROWS, attach_clips, attach_item, load_screen, sides_of_kind
-from annotations.coach.standing import progress_for
+from annotations.coach.standing import next_task, progress_for
 from annotations.coach.views.screen_context import screen_context
 from annotations.coach.views.studies import render_done, wants_fragment
 from annotations.models import Judgement
-from studies.assignment import AssignmentError, next_assignment_for, reserve_upcoming
+from studies.assignment import AssignmentError, reserve_upcoming
 from studies.models import Assignment, Item, Study
 
 
@@ -61,7 +61,7 @@ def render_task(
     request: HttpRequest,
     assignment: Assignment,
     *,
-    answer: Submission | None = None,
+    answer: Answer | None = None,
     error: str = "",
     status: int = 200,
     just_saved: bool = False,
@@ -116,7 +116,7 @@ def _submit(request: HttpRequest, assignment: Assignment) -> HttpResponse:
         # The done page says why nothing more is recorded.
         return _advance(request, study, just_saved=False, streak=None)
     except JudgementError as exc:  # AnswerRefused too: what to change, on the form as the coach left it
-        return render_task(request, assignment, answer=sent, error=str(exc), status=422)
+        return render_task(request, assignment, answer=sent.answer, error=str(exc), status=422)
     except AssignmentError as exc:
         # The reservation lapsed and others judged the item meanwhile: say so, and go on.
         messages.warning(request, str(exc))
@@ -142,10 +142,7 @@ def _say_if_the_resent_answer_differs(request: HttpRequest, sent: Submission, re
 
 def _advance(request: HttpRequest, study: Study, *, just_saved: bool, streak: breaks.Streak | None) -> HttpResponse:
     """After a submit: the next item (htmx swap or redirect), or the done page when there is none."""
-    try:
-        following = next_assignment_for(request.user, study)
-    except AssignmentError:
-        following = None
+    following = next_task(request.user, study)
     if following is None:
         if request.htmx:
             response = render_done(request, study)
