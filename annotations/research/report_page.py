@@ -48,17 +48,27 @@ class Table:
     figure: str = ""  # the name of the figure drawn next to it, if any
 
 
+# Per kind: the table's title, its alpha columns (header, key in the results) and the figure drawn beside it.
+_AGREEMENT_TABLES = {
+    "pairwise": ("Agreement on pairwise items", [("Krippendorff's alpha (nominal)", "alpha_nominal")], "agreement"),
+    "likert": (
+        "Agreement on Likert items",
+        [("alpha (ordinal)", "alpha_ordinal"), ("alpha (interval)", "alpha_interval")],
+        "",
+    ),
+}
+
+
 def _agreement_tables(results: dict[str, Any]) -> list[Table]:
     tables = []
     agreement = results.get("agreement", {})
-    if "pairwise" in agreement:
-        section = agreement["pairwise"]
-        table = Table(
-            "Agreement on pairwise items",
-            ["subset", "items", "judgements", "Krippendorff's alpha (nominal)", "Fleiss' kappa", "percent agreement"],
-            how=section["how"],
-            figure="agreement",
-        )
+    for kind, (title, alphas, figure) in _AGREEMENT_TABLES.items():
+        if kind not in agreement:
+            continue
+        section = agreement[kind]
+        percent = "percent agreement" if kind == "pairwise" else "percent"
+        header = ["subset", "items", "judgements", *(name for name, _ in alphas), "Fleiss' kappa", percent]
+        table = Table(title, header, how=section["how"], figure=figure)
         for label, subset in _subsets(section):
             fleiss = subset["fleiss"]
             table.rows.append(
@@ -66,28 +76,7 @@ def _agreement_tables(results: dict[str, Any]) -> list[Table]:
                     label,
                     str(subset["n_items"]),
                     str(subset["n_judgements"]),
-                    measure(subset["alpha_nominal"]),
-                    f"{measure(fleiss)} ({fleiss['name']})" if fleiss.get("value") is not None else measure(fleiss),
-                    measure(subset["percent"]),
-                ]
-            )
-        tables.append(table)
-    if "likert" in agreement:
-        section = agreement["likert"]
-        table = Table(
-            "Agreement on Likert items",
-            ["subset", "items", "judgements", "alpha (ordinal)", "alpha (interval)", "Fleiss' kappa", "percent"],
-            how=section["how"],
-        )
-        for label, subset in _subsets(section):
-            fleiss = subset["fleiss"]
-            table.rows.append(
-                [
-                    label,
-                    str(subset["n_items"]),
-                    str(subset["n_judgements"]),
-                    measure(subset["alpha_ordinal"]),
-                    measure(subset["alpha_interval"]),
+                    *(measure(subset[key]) for _, key in alphas),
                     f"{measure(fleiss)} ({fleiss['name']})" if fleiss.get("value") is not None else measure(fleiss),
                     measure(subset["percent"]),
                 ]
