@@ -54,7 +54,15 @@ def test_a_file_is_imported_whole_and_its_sets_listed_by_query_and_method(api, r
     client = api(researcher)
     response = post(client, line(), "", line(query="tennis-q1", clips=["tennis-c3"], scores=[2]))
     assert response.status_code == 201, response.json()
-    assert response.json() == {"lines": 3, "sets": 2, "replaced": 0, "created_methods": []}
+    # The rejected lines and their problems, as a gallery import answers them (none without skip_invalid).
+    assert response.json() == {
+        "lines": 3,
+        "sets": 2,
+        "replaced": 0,
+        "created_methods": [],
+        "rejected": 0,
+        "problems": [],
+    }
     rows = client.get(f"{URL}?query=tennis-q0&method=cluster-v2").json()["results"]
     assert [(r["rank"], r["clip"], r["score"], r["source"]) for r in rows] == [
         (1, "tennis-c1", 0.9, "imported"),
@@ -93,8 +101,8 @@ def test_every_wrong_line_is_reported_and_nothing_is_imported(api, researcher, c
         (4, "scores[1]"),
         (5, "method"),
         (6, "clips[1]"),
-        (7, "line"),
-        (8, "line"),
+        (7, "scores[0]"),  # NaN and Infinity are named by the field holding them, as in a gallery manifest
+        (8, "scores[0]"),
         (9, "extra"),
     } <= by_line
     assert "unknown method" in data["errors"]["5"][0]
@@ -161,7 +169,7 @@ def test_a_large_file_is_imported_by_a_job_that_reports_problems_by_line(api, re
     assert (job.kind, job.total, queued.json()["params"]) == (
         "import_candidates",
         2,
-        {"create_methods": False, "lines": 2},
+        {"skip_invalid": False, "create_methods": False, "lines": 2},
     )
     assert import_manifest_chunk(job.chunks.get().pk) == "done"
     status = client.get(f"/api/v1/jobs/{job.pk}/").json()
@@ -173,5 +181,5 @@ def test_a_large_file_is_imported_by_a_job_that_reports_problems_by_line(api, re
     import_manifest_chunk(job.chunks.get().pk)
     status = client.get(f"/api/v1/jobs/{job.pk}/").json()
     assert status["status"] == "failed"
-    assert "2 problem(s) in the file; nothing was imported" in status["message"]
+    assert "2 problem(s) on 2 line(s) of the manifest; nothing was imported" in status["message"]
     assert [(e["line"], e["field"]) for e in status["errors"]] == [(2, "query"), (3, "method")]

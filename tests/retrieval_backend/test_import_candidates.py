@@ -1,8 +1,12 @@
-"""import_candidates: whole files or nothing, every wrong line reported as LINE: FIELD: problem."""
+"""import_candidates: whole files or nothing (unless --skip-invalid), every wrong line reported as LINE: FIELD: problem.
+
+Candidate files are a manifest kind of ``retrieval_backend.importing``, so they behave as a gallery manifest does.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 from io import StringIO
 from pathlib import Path
 
@@ -11,7 +15,8 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from retrieval_backend.candidates.importing import import_candidates
+from retrieval_backend.candidates.importing import CandidateImport
+from retrieval_backend.importing.importer import ImportOptions
 from retrieval_backend.models import Candidate, CandidateSet, Clip, MistakeQuery, RetrievalMethod, Sport, Video
 
 pytestmark = pytest.mark.django_db
@@ -48,10 +53,10 @@ def _run(path: Path, *args: str) -> tuple[str, str]:
 
 
 def _errors_of(path: Path, *args: str) -> list[str]:
-    err = StringIO()
-    with pytest.raises(CommandError, match="nothing was imported"):
-        call_command("import_candidates", str(path), *args, stdout=StringIO(), stderr=err)
-    return err.getvalue().splitlines()
+    """The reported problem lines (``LINE: FIELD: ...``) of an import that must fail, as import_gallery reports them."""
+    with pytest.raises(CommandError, match="nothing was imported") as failure:
+        call_command("import_candidates", str(path), *args, stdout=StringIO(), stderr=StringIO())
+    return [line for line in str(failure.value).splitlines() if re.match(r"\d+: ", line)]
 
 
 def test_it_imports_ranked_clips_with_their_scores(gallery, tmp_path):
@@ -102,15 +107,15 @@ def test_every_wrong_line_is_reported_and_nothing_is_imported(gallery, tmp_path)
         "5: scores: 1 scores for 2 clips; give one score per clip.",
         "6: scores[1]: 0.9 is higher than the score before it (0.5); list clips best first, "
         "with scores that never increase (ties are fine).",
-        "7: line: not valid JSON: Expecting value at column 27.",
+        "7: line: is not valid JSON: Expecting value (column 28)",
         '8: query: "q-0" with method "sportskills-v2" was already given on line 1; give each query and method once.',
         '9: clips: must be a list of clip external ids, not "abc-1".',
         '10: scores[1]: must be a finite number, not "high".',
-        '11: line: expected a JSON object such as {"query": "q-1", "method": "m", "clips": [], "scores": []}.',
+        "11: line: must be a JSON object {...}, not an array",
         "12: scores: missing.",
         "13: scroes: unexpected field; a line has only query, method, clips, scores.",
         "14: query: must be a non-empty string (an external id or name), not 17.",
-        "15: line: not valid JSON: NaN is not a number JSON allows; scores must be finite.",
+        "15: scores[1]: must be a finite number, not NaN.",
     ]
     assert not CandidateSet.objects.exists()
     assert not Candidate.objects.exists()
@@ -171,27 +176,29 @@ def test_ties_are_allowed(gallery, tmp_path):
 
 
 def test_lookups_are_batched_not_one_per_line(gallery, tmp_path):
-    lines = [
-        _line(query=f"q-{i % 3}", method=f"m-{i}", clips=["abc-0", "abc-1", "abc-2", "abc-3"], scores=[4, 3, 2, 1])
-        for i in range(60)
-    ]
+    path = _write(
+        tmp_path,
+        *(
+            _line(query=f"q-{i % 3}", method=f"m-{i}", clips=["abc-0", "abc-1", "abc-2", "abc-3"], scores=[4, 3, 2, 1])
+            for i in range(60)
+        ),
+    )
     with CaptureQueriesContext(connection) as queries:
-        report = import_candidates(iter(lines), create_methods=True)
-    assert report.ok
-    assert report.sets == 60
+        result = CandidateImport(path, ImportOptions(create_methods=True)).run()
+    assert result.counts["sets"] == 60
     lookups = [q["sql"] for q in queries if 'FROM "retrieval_backend_clip"' in q["sql"]]
-    assert len(lookups) == 1
+    assert len(lookups) == 2  # one per pass (check, then write) for the whole batch
 
 
 def test_a_missing_file_is_a_clear_error(tmp_path):
-    with pytest.raises(CommandError, match="is not a file"):
+    with pytest.raises(CommandError, match="there is no manifest file at"):
         call_command("import_candidates", str(tmp_path / "nope.jsonl"))
 
 
 def test_a_file_that_is_not_utf8_is_reported_per_line(gallery, tmp_path):
     path = tmp_path / "latin1.jsonl"
     path.write_bytes(_line().encode() + b"\n" + '{"query": "q-é"}'.encode("latin-1") + b"\n")
-    assert _errors_of(path) == ["2: line: not UTF-8 text (byte 14); save the file as UTF-8."]
+    assert _errors_of(path) == ["2: line: is not UTF-8 text (bad byte at position 14)"]
 
 
 def test_an_imported_method_stays_editable_in_the_admin(db, client):
