@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from retrieval_backend.importing.fields import MAX_ID_CHARS, text_problem
+from retrieval_backend.importing.fields import MAX_ID_CHARS, FieldReader, text_problem
 from retrieval_backend.importing.manifest import ManifestLine
 from retrieval_backend.importing.report import Issue
 
@@ -34,32 +34,21 @@ class CandidateLine:
     whole: bool = True
 
 
-class _Problems:
-    """The issues of one line, in the order found (field order)."""
-
-    def __init__(self, line: int) -> None:
-        self.line = line
-        self.issues: list[Issue] = []
-
-    def add(self, field: str, message: str) -> None:
-        self.issues.append(Issue(self.line, field, message))
-
-
 def parse_candidate_line(line: ManifestLine) -> tuple[CandidateLine | None, list[Issue]]:
     """Check one line's shape; the entry holds its usable ids even when the issues say it is wrong."""
     if line.data is None:
         return None, list(line.issues)
     data: dict[str, Any] = line.data
-    problems = _Problems(line.number)
+    problems = FieldReader(line.number)
     for name in sorted(set(data) - set(FIELDS)):
-        problems.add(name, f"unexpected field; a line has only {', '.join(FIELDS)}.")
+        problems.fail(name, f"unexpected field; a line has only {', '.join(FIELDS)}.")
     for name in FIELDS:
         if name not in data:
-            problems.add(name, "missing.")
+            problems.fail(name, "missing.")
     query, method, clips, scores = (data.get(name) for name in FIELDS)
     for name, value in (("query", query), ("method", method)):
         if name in data and (not isinstance(value, str) or not value.strip()):
-            problems.add(name, f"must be a non-empty string (an external id or name), not {_show(value)}.")
+            problems.fail(name, f"must be a non-empty string (an external id or name), not {_show(value)}.")
         elif name in data:
             _check_id(problems, name, value)
     if "clips" in data:
@@ -86,39 +75,39 @@ def _well_formed(value: Any) -> str:
     return value.strip()
 
 
-def _check_clips(problems: _Problems, clips: Any) -> None:
+def _check_clips(problems: FieldReader, clips: Any) -> None:
     if not isinstance(clips, list):
-        problems.add("clips", f"must be a list of clip external ids, not {_show(clips)}.")
+        problems.fail("clips", f"must be a list of clip external ids, not {_show(clips)}.")
         return
     if not clips:
-        problems.add("clips", "is empty; list at least one clip, best first.")
+        problems.fail("clips", "is empty; list at least one clip, best first.")
         return
     first_seen: dict[str, int] = {}
     for position, clip in enumerate(clips):
         if not isinstance(clip, str) or not clip:
-            problems.add(f"clips[{position}]", f"must be a clip external id (a string), not {_show(clip)}.")
+            problems.fail(f"clips[{position}]", f"must be a clip external id (a string), not {_show(clip)}.")
         elif not _check_id(problems, f"clips[{position}]", clip):
             continue
         elif clip in first_seen:
-            problems.add(f"clips[{position}]", f'"{clip}" is listed twice (first at clips[{first_seen[clip]}]).')
+            problems.fail(f"clips[{position}]", f'"{clip}" is listed twice (first at clips[{first_seen[clip]}]).')
         else:
             first_seen[clip] = position
 
 
-def _check_scores(problems: _Problems, scores: Any, clips: list | None) -> None:
+def _check_scores(problems: FieldReader, scores: Any, clips: list | None) -> None:
     if not isinstance(scores, list):
-        problems.add("scores", f"must be a list of numbers, one per clip, not {_show(scores)}.")
+        problems.fail("scores", f"must be a list of numbers, one per clip, not {_show(scores)}.")
         return
     if clips is not None and len(scores) != len(clips):
-        problems.add("scores", f"{len(scores)} scores for {len(clips)} clips; give one score per clip.")
+        problems.fail("scores", f"{len(scores)} scores for {len(clips)} clips; give one score per clip.")
     previous: float | None = None
     for position, score in enumerate(scores):
         if isinstance(score, bool) or not isinstance(score, int | float) or not _finite(score):
-            problems.add(f"scores[{position}]", f"must be a finite number, not {_show(score)}.")
+            problems.fail(f"scores[{position}]", f"must be a finite number, not {_show(score)}.")
             previous = None
             continue
         if previous is not None and score > previous:
-            problems.add(
+            problems.fail(
                 f"scores[{position}]",
                 f"{score} is higher than the score before it ({previous}); list clips best first, "
                 "with scores that never increase (ties are fine).",
@@ -133,13 +122,13 @@ def _finite(number: int | float) -> bool:
         return False
 
 
-def _check_id(problems: _Problems, field_name: str, value: str) -> bool:
+def _check_id(problems: FieldReader, field_name: str, value: str) -> bool:
     """An external id or method name the database can hold; report it and return False when not."""
     problem = text_problem(value)
     if problem is None and len(value.strip()) > MAX_ID_CHARS:
         problem = f"is {len(value.strip())} characters long; ids and names have at most {MAX_ID_CHARS}"
     if problem:
-        problems.add(field_name, f"{problem}.")
+        problems.fail(field_name, f"{problem}.")
         return False
     return True
 

@@ -27,6 +27,7 @@ from retrieval_backend.importing.queries import QueryImport
 from retrieval_backend.importing.videos import ProbeMode
 from retrieval_backend.models import CandidateSet, Clip, MistakeQuery, RetrievalMethod, Sport, Video
 from tests.bad_input.junk import certainly_wrong_values, dump, json_junk, raw_junk_line
+from tests.bad_input.rows import row_counts
 
 pytestmark = pytest.mark.django_db
 
@@ -118,20 +119,9 @@ def _get(obj: dict, dotted: str) -> Any:
     return obj
 
 
-def _counts() -> tuple[int, ...]:
-    return (
-        Video.objects.count(),
-        Clip.objects.count(),
-        Sport.objects.count(),
-        MistakeQuery.objects.count(),
-        CandidateSet.objects.count(),
-        RetrievalMethod.objects.count(),
-    )
-
-
 def _check_verdict(run, file: ManifestFile, skip_invalid: bool, rejected_path: Path) -> tuple[bool, set[int]]:
     """Run an import; return (imported anything, lines reported). Asserts the all-or-nothing rule."""
-    before = _counts()
+    before = row_counts()
     rejected_path.unlink(missing_ok=True)
     try:
         result = run()
@@ -145,7 +135,7 @@ def _check_verdict(run, file: ManifestFile, skip_invalid: bool, rejected_path: P
             assert issue.message.strip(), issue
             str(issue).encode("utf-8")  # printable as the command prints it
         assert "nothing was imported" in message
-        assert _counts() == before, "a failed import wrote rows"
+        assert row_counts() == before, "a failed import wrote rows"
         assert not rejected_path.exists()
         return False, reported
     if skip_invalid:
