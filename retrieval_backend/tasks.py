@@ -65,8 +65,8 @@ def assemble_embedding_index(job_id: int) -> str:
 
 @shared_task(autoretry_for=TRANSIENT_ERRORS, retry_backoff=True, max_retries=5)
 def import_manifest_chunk(chunk_id: int) -> str:
-    """Import a gallery or query manifest uploaded through the API (queue ``default``)."""
-    from retrieval_backend.api.imports import import_chunk
+    """Import a manifest of any kind (gallery, queries, candidates) uploaded through the API (queue ``default``)."""
+    from retrieval_backend.importing.upload_jobs import import_chunk
 
     return run_chunk(chunk_id, import_chunk)
 

@@ -1,8 +1,8 @@
 """The import endpoints' shared parts: manifest parameters, their schema, and the request handling.
 
-Gallery and query manifests go through ``retrieval_backend.api.imports`` (inline or
-as a job); candidate files through ``import_candidates``, always inline (it
-checks and writes in batches, a few seconds for a large file).
+Gallery, query and candidate files all go through ``import_manifest``: run during
+the request or queued as a job (``retrieval_backend.api.imports`` decides), checked
+and written by the kind's importer, and answered alike (the same 400 body).
 """
 
 from __future__ import annotations
@@ -18,24 +18,7 @@ from rest_framework.reverse import reverse
 
 from core.api.errors import Conflict
 from core.api.schema import ApiErrorSerializer
-from retrieval_backend.api.imports import (
-    NO_CANDIDATES,
-    ManifestRequest,
-    by_line,
-    candidate_failure_summary,
-    candidate_problems,
-    candidate_result,
-    failure_summary,
-    nothing_imported,
-    precheck,
-    prechecks_inline,
-    problems,
-    queue_import_job,
-    result_body,
-    run_candidate_import,
-    run_import,
-    runs_inline,
-)
+from retrieval_backend.api.imports import by_line, prechecks_inline, runs_inline
 from retrieval_backend.api.serializers import (
     CandidateImportResultSerializer,
     JobSerializer,
@@ -44,6 +27,17 @@ from retrieval_backend.api.serializers import (
 )
 from retrieval_backend.api.uploads import ReceivedManifest, received_manifest
 from retrieval_backend.importing.importer import ImportFailed
+from retrieval_backend.importing.report import IssueLog
+from retrieval_backend.importing.upload_jobs import queue_import_job
+from retrieval_backend.importing.uploaded import (
+    ManifestRequest,
+    failure_summary,
+    nothing_imported,
+    precheck,
+    problems,
+    result_body,
+    run_import,
+)
 from retrieval_backend.importing.videos import ProbeMode
 
 ERROR = OpenApiResponse(ApiErrorSerializer)
@@ -74,9 +68,16 @@ class _ManifestParams(serializers.Serializer):
 
 
 class _CandidateImportParams(serializers.Serializer):
+    skip_invalid = serializers.BooleanField(default=False)
     create_methods = serializers.BooleanField(default=False)
 
 
+SKIP_INVALID = OpenApiParameter(
+    "skip_invalid",
+    bool,
+    description="Import the valid lines and list the rejected ones with their problems, instead of "
+    "importing nothing when any line is wrong.",
+)
 MANIFEST_PARAMETERS = [
     OpenApiParameter(
         "probe",
@@ -85,12 +86,7 @@ MANIFEST_PARAMETERS = [
         description="sync (default): probe each new video, checking segments against its duration, on a worker "
         "(202 and a job). none: trust the manifest; videos stay pending. async: import now, probe on workers.",
     ),
-    OpenApiParameter(
-        "skip_invalid",
-        bool,
-        description="Import the valid lines and list the rejected ones with their problems, instead of "
-        "importing nothing when any line is wrong.",
-    ),
+    SKIP_INVALID,
     OpenApiParameter(
         "base_dir",
         str,
@@ -127,19 +123,24 @@ def manifest_schema(what: str, command: str):
     )
 
 
-def _problems_response(detail: str, listed: list[dict], count: int) -> Response:
-    """The 400 of a file with problems: every problem by line, and how many there are in all."""
-    body = {"detail": detail, "code": "invalid", "errors": by_line(listed), "problems": listed, "problem_count": count}
+def _manifest_problems(issues: IssueLog) -> Response:
+    """The 400 of a manifest of any kind with problems: every problem by line, and how many there are in all."""
+    listed = problems(issues)
+    body = {
+        "detail": failure_summary(issues),
+        "code": "invalid",
+        "errors": by_line(listed),
+        "problems": listed,
+        "problem_count": len(issues),
+    }
     return Response(body, status=status.HTTP_400_BAD_REQUEST)
 
 
-def _manifest_problems(issues) -> Response:
-    return _problems_response(failure_summary(issues), problems(issues), len(issues))
-
-
-def import_manifest(request: Request, kind: str) -> Response:
-    """Run or queue a manifest import; see ``retrieval_backend.api.imports``."""
-    params = _ManifestParams(data=request.query_params)
+def import_manifest(
+    request: Request, kind: str, params_class: type[serializers.Serializer] = _ManifestParams
+) -> Response:
+    """Run or queue a manifest import of any kind; see ``retrieval_backend.api.imports``."""
+    params = params_class(data=request.query_params)
     params.is_valid(raise_exception=True)
     wanted = ManifestRequest(kind=kind, **params.validated_data)
     manifest: ReceivedManifest = received_manifest(request)
@@ -171,17 +172,18 @@ def import_manifest(request: Request, kind: str) -> Response:
 candidate_import_schema = extend_schema(
     summary="Import candidates computed elsewhere",
     description="The JSON Lines format of `manage.py import_candidates`, one line per query and method: "
-    '`{"query": "q-17", "method": "m", "clips": ["abc-1", "abc-7"], "scores": [0.91, 0.88]}`. '
-    "Each (query, method) replaces the set stored before. Any wrong line and nothing is imported; "
-    "every problem is listed by line and field. A file of up to 512 KiB is imported during the request (201); "
-    "a larger one by a worker: 202 and the job to poll, whose `errors` list the problems by line and whose "
-    "`result` holds the counts.",
+    '`{"query": "q-17", "method": "m", "clips": ["abc-1", "abc-7"], "scores": [0.91, 0.88]}`, checked the same '
+    "way. Each (query, method) replaces the set stored before. With any problem nothing is imported and the "
+    "answer lists every problem by line and field (unless `skip_invalid`), as for a gallery manifest. A file of "
+    "up to 512 KiB is imported during the request (201); a larger one by a worker: 202 and the job to poll, "
+    "whose `errors` list the problems by line and whose `result` holds the counts.",
     parameters=[
+        SKIP_INVALID,
         OpenApiParameter(
             "create_methods",
             bool,
             description="Create methods the file names that do not exist yet, as `imported` methods.",
-        )
+        ),
     ],
     request=MANIFEST_BODY,
     responses={
@@ -189,28 +191,16 @@ candidate_import_schema = extend_schema(
         202: JobSerializer,
         400: ManifestErrorSerializer,
         **READ_ERRORS,
+        409: ERROR,
         413: ERROR,
+        415: ERROR,
     },
 )
 
 
 def import_candidate_file(request: Request) -> Response:
-    """Check and import a candidates file whole (400 with every problem by line), or queue it when large."""
-    params = _CandidateImportParams(data=request.query_params)
-    params.is_valid(raise_exception=True)
-    wanted = ManifestRequest(kind="candidates", create_methods=params.validated_data["create_methods"])
-    manifest = received_manifest(request)
-    if not runs_inline(manifest.size, wanted):
-        return _queued(request, manifest, wanted)
-    try:
-        report = run_candidate_import(manifest.path, wanted.create_methods)
-    finally:
-        manifest.discard()
-    if not report.ok:
-        return _problems_response(candidate_failure_summary(report), candidate_problems(report), report.error_count)
-    if report.sets == 0:
-        raise serializers.ValidationError({"file": [NO_CANDIDATES]})
-    return Response(candidate_result(report), status=status.HTTP_201_CREATED)
+    """Check and import a candidates file (400 with every problem by line), or queue it when large."""
+    return import_manifest(request, "candidates", _CandidateImportParams)
 
 
 def _queued(request: Request, manifest: ReceivedManifest, wanted: ManifestRequest) -> Response:

@@ -260,12 +260,17 @@ class ManifestProblemSerializer(serializers.Serializer):
     message = serializers.CharField(help_text="What is wrong and what to write instead.")
 
 
-class ManifestImportResultSerializer(serializers.Serializer):
+class _RejectedLinesSerializer(serializers.Serializer):
+    """What every manifest kind's import answers about the lines it left out."""
+
+    rejected = serializers.IntegerField(help_text="Lines left out (with `skip_invalid`); their problems are listed.")
+    problems = ManifestProblemSerializer(many=True, help_text="With `skip_invalid`: why each line was left out.")
+
+
+class ManifestImportResultSerializer(_RejectedLinesSerializer):
     counts = serializers.DictField(
         child=serializers.IntegerField(), help_text="e.g. `videos new`, `clips updated`, `queries unchanged`."
     )
-    rejected = serializers.IntegerField(help_text="Lines left out (with `skip_invalid`); their problems are listed.")
-    problems = ManifestProblemSerializer(many=True, help_text="With `skip_invalid`: why each line was left out.")
     probe_job = serializers.IntegerField(
         allow_null=True, help_text="With `probe=async`: the job probing the new videos (GET /api/v1/jobs/{id}/)."
     )
@@ -283,7 +288,7 @@ class ManifestErrorSerializer(serializers.Serializer):
     problem_count = serializers.IntegerField(required=False, help_text="All problems, when more than listed.")
 
 
-class CandidateImportResultSerializer(serializers.Serializer):
+class CandidateImportResultSerializer(_RejectedLinesSerializer):
     lines = serializers.IntegerField()
     sets = serializers.IntegerField(help_text="Candidate sets written.")
     replaced = serializers.IntegerField(help_text="Of those, sets that replaced an earlier one.")

@@ -36,7 +36,6 @@ from retrieval_backend.api.import_views import (
     import_manifest,
     manifest_schema,
 )
-from retrieval_backend.api.imports import discard_unread_upload
 from retrieval_backend.api.serializers import (
     CandidateSerializer,
     ClipSerializer,
@@ -50,6 +49,7 @@ from retrieval_backend.api.serializers import (
 )
 from retrieval_backend.api.uploads import BODY_PARSERS
 from retrieval_backend.candidates.generation import GenerationError, start_generation
+from retrieval_backend.importing.upload_jobs import discard_unread_upload
 from retrieval_backend.models import Candidate, Clip, Job, MistakeQuery, RetrievalMethod, Sport, Video
 
 

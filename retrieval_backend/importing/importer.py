@@ -1,5 +1,10 @@
 """The two passes every manifest import makes: check everything, then write everything at once.
 
+Every manifest kind (the gallery, the mistake queries, candidates computed
+elsewhere) is a ``ManifestImport``: the commands, the API and the workers run
+them alike, so a line problem reads the same (``LINE: FIELD: what is wrong``),
+``skip_invalid`` means the same, and the 400 body is the same for each.
+
 The first pass streams the file, checks every line (probing videos when asked)
 and keeps only sets of ids. Nothing is written, so a manifest with errors costs
 no cleanup, and slow probing never holds a database lock. The second pass
@@ -40,6 +45,8 @@ class ImportOptions:
     allowed_url_prefixes: list[str] = field(default_factory=list)
     batch_lines: int = DEFAULT_BATCH_LINES
     progress_file: TextIO | None = None
+    # Candidate files only: create the retrieval methods they name that do not exist yet.
+    create_methods: bool = False
     # Called (at most every PROGRESS_EVERY_S) while the manifest is checked, with (lines read, bytes read,
     # file size): a worker's import job shows it, since checking with probe=sync can take hours at scale.
     on_check_progress: Callable[[int, int, int], None] | None = None
@@ -70,12 +77,23 @@ class ImportResult:
     rejected: int = 0
     rejected_path: Path | None = None
     job_id: int | None = None
+    # Lines of the file, blank ones included, as the researcher's editor numbers them.
+    lines: int = 0
 
 
 class ManifestImport(abc.ABC, Generic[Entry]):
-    """Base of the gallery and query importers: streaming, batching, the two passes, the rejected file."""
+    """Base of every manifest importer: streaming, batching, the two passes, the rejected file.
+
+    A kind supplies what differs: how a line is read (``parse``), what it is
+    checked against (``check_batch``), how it is written (``write_batch``), the
+    options a request may set (``request_options``) and what the import did
+    (``outcome``).
+    """
 
     what = "lines"
+    # The fields of an API request (``retrieval_backend.importing.uploaded.ManifestRequest``) this kind reads;
+    # a worker's job shows them as its parameters. Video manifests probe and resolve paths.
+    request_options: tuple[str, ...] = ("probe", "skip_invalid", "base_dir")
 
     def __init__(self, path: Path, options: ImportOptions) -> None:
         self.path = Path(path).absolute()
@@ -84,6 +102,10 @@ class ManifestImport(abc.ABC, Generic[Entry]):
         self.issues = IssueLog()
         self.probes = VideoProbes(options.probe_timeout_s)
         self.counts: dict[str, int] = {}
+        self._lines_read = 0
+        # How what the import creates names its file (an imported method's description, say): a spooled
+        # upload's or standard input's file name would mean nothing to the researcher, so callers may say more.
+        self.source_name = self.path.name
 
     @abc.abstractmethod
     def parse(self, line: ManifestLine) -> tuple[Entry | None, list[Issue]]:
@@ -104,6 +126,13 @@ class ManifestImport(abc.ABC, Generic[Entry]):
     def after_write(self) -> int | None:
         """Inside the transaction, after the last batch; may queue a job and return its id."""
         return None
+
+    def outcome(self, result: ImportResult) -> dict[str, Any]:
+        """What the import did, as the API answers it and an import job keeps it (the rejected lines come apart).
+
+        Video manifests: the counts and the job probing the new videos, if ``after_write`` queued one.
+        """
+        return {"counts": dict(result.counts), "probe_job": result.job_id}
 
     def count(self, key: str, n: int = 1) -> None:
         self.counts[key] = self.counts.get(key, 0) + n
@@ -156,6 +185,7 @@ class ManifestImport(abc.ABC, Generic[Entry]):
         if rejected is not None:
             result.rejected = rejected.count
             result.rejected_path = rejected.path
+        result.lines = self._lines_read
         return result
 
     def _batches(
@@ -181,6 +211,7 @@ class ManifestImport(abc.ABC, Generic[Entry]):
             read, reported = 0, time.monotonic()
             report = self.options.on_check_progress if first_pass else None
             for line in read_lines(self.path):
+                self._lines_read = line.number
                 bar.update(line.size)
                 read += line.size
                 if report is not None and time.monotonic() - reported >= PROGRESS_EVERY_S:

@@ -85,7 +85,8 @@ def decode_line(number: int, raw: bytes) -> ManifestLine:
         return line
     try:
         # NaN and Infinity become floats here so that the field that holds them is named in the error.
-        data = json.loads(text, parse_constant=float)
+        # Without its line break, so that a line cut short is reported at its end, not at column 1 of "line 2".
+        data = json.loads(line.text, parse_constant=float)
     except json.JSONDecodeError as exc:
         line.issues.append(Issue(number, "line", f"is not valid JSON: {exc.msg} (column {exc.colno})"))
         return line

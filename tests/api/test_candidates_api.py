@@ -54,7 +54,15 @@ def test_a_file_is_imported_whole_and_its_sets_listed_by_query_and_method(api, r
     client = api(researcher)
     response = post(client, line(), "", line(query="tennis-q1", clips=["tennis-c3"], scores=[2]))
     assert response.status_code == 201, response.json()
-    assert response.json() == {"lines": 3, "sets": 2, "replaced": 0, "created_methods": []}
+    # The rejected lines and their problems, as a gallery import answers them (none without skip_invalid).
+    assert response.json() == {
+        "lines": 3,
+        "sets": 2,
+        "replaced": 0,
+        "created_methods": [],
+        "rejected": 0,
+        "problems": [],
+    }
     rows = client.get(f"{URL}?query=tennis-q0&method=cluster-v2").json()["results"]
     assert [(r["rank"], r["clip"], r["score"], r["source"]) for r in rows] == [
         (1, "tennis-c1", 0.9, "imported"),
@@ -93,8 +101,8 @@ def test_every_wrong_line_is_reported_and_nothing_is_imported(api, researcher, c
         (4, "scores[1]"),
         (5, "method"),
         (6, "clips[1]"),
-        (7, "line"),
-        (8, "line"),
+        (7, "scores[0]"),  # NaN and Infinity are named by the field holding them, as in a gallery manifest
+        (8, "scores[0]"),
         (9, "extra"),
     } <= by_line
     assert "unknown method" in data["errors"]["5"][0]
@@ -161,7 +169,7 @@ def test_a_large_file_is_imported_by_a_job_that_reports_problems_by_line(api, re
     assert (job.kind, job.total, queued.json()["params"]) == (
         "import_candidates",
         2,
-        {"create_methods": False, "lines": 2},
+        {"skip_invalid": False, "create_methods": False, "lines": 2},
     )
     assert import_manifest_chunk(job.chunks.get().pk) == "done"
     status = client.get(f"/api/v1/jobs/{job.pk}/").json()
@@ -173,5 +181,83 @@ def test_a_large_file_is_imported_by_a_job_that_reports_problems_by_line(api, re
     import_manifest_chunk(job.chunks.get().pk)
     status = client.get(f"/api/v1/jobs/{job.pk}/").json()
     assert status["status"] == "failed"
-    assert "2 problem(s) in the file; nothing was imported" in status["message"]
+    assert "2 problem(s) on 2 line(s) of the manifest; nothing was imported" in status["message"]
     assert [(e["line"], e["field"]) for e in status["errors"]] == [(2, "query"), (3, "method")]
+
+
+# --- the gallery import's behaviours, now candidate files' too ------------------------------------
+
+
+def test_a_file_with_problems_gets_the_same_400_body_as_a_gallery_manifest(api, researcher, cluster):
+    client = api(researcher)
+    body = b"not json\n"
+    candidates = client.generic("POST", IMPORT, body, content_type=NDJSON)
+    gallery = client.generic("POST", "/api/v1/gallery/import/?probe=none", body, content_type=NDJSON)
+    assert candidates.status_code == gallery.status_code == 400
+    assert candidates.json() == gallery.json()
+    assert candidates.json() == {
+        "detail": "1 problem(s) on 1 line(s) of the manifest; nothing was imported. "
+        "Fix them and send it again, or pass skip_invalid=true to import the valid lines.",
+        "code": "invalid",
+        "errors": {"1": ["line: is not valid JSON: Expecting value (column 1)"]},
+        "problems": [{"line": 1, "field": "line", "message": "is not valid JSON: Expecting value (column 1)"}],
+        "problem_count": 1,
+    }
+
+
+def test_skip_invalid_imports_the_valid_lines_and_lists_the_rejected(api, researcher, cluster):
+    response = post(
+        api(researcher),
+        line(),
+        line(query="ghost"),
+        line(query="tennis-q1", clips=["tennis-c2"], scores=[1]),
+        params="?skip_invalid=true",
+    )
+    assert response.status_code == 201, response.json()
+    assert response.json() == {
+        "lines": 3,
+        "sets": 2,
+        "replaced": 0,
+        "created_methods": [],
+        "rejected": 1,
+        "problems": [
+            {"line": 2, "field": "query", "message": 'unknown query "ghost"; give a mistake query external id.'}
+        ],
+    }
+    assert set(CandidateSet.objects.filter(method=cluster).values_list("query__external_id", flat=True)) == {
+        "tennis-q0",
+        "tennis-q1",
+    }
+
+
+def test_a_queued_file_with_skip_invalid_imports_the_valid_lines_on_the_worker(api, researcher, cluster, monkeypatch):
+    monkeypatch.setattr(imports, "INLINE_MAX_BYTES", 10)
+    client = api(researcher)
+    queued = post(client, line(), line(query="ghost"), params="?skip_invalid=true")
+    assert queued.status_code == 202, queued.json()
+    job = Job.objects.get(pk=queued.json()["id"])
+    assert queued.json()["params"] == {"skip_invalid": True, "create_methods": False, "lines": 2}
+    assert import_manifest_chunk(job.chunks.get().pk) == "done"
+    status = client.get(f"/api/v1/jobs/{job.pk}/").json()
+    assert (status["status"], status["result"]["sets"], status["result"]["rejected"]) == ("done", 1, 1)
+    assert status["message"] == "imported: 1 sets; 1 line(s) rejected"
+    assert [(e["line"], e["field"]) for e in status["errors"]] == [(2, "query")]
+    assert CandidateSet.objects.filter(method=cluster).count() == 1
+
+
+def test_sending_the_same_file_again_leaves_the_same_sets(api, researcher, cluster):
+    client = api(researcher)
+    lines = [line(query=f"tennis-q{i}", clips=["tennis-c1", "tennis-c0"], scores=[0.9, 0.5]) for i in range(3)]
+
+    def stored() -> set[tuple[str, int, str, float]]:
+        return set(
+            Candidate.objects.filter(candidate_set__method=cluster).values_list(
+                "candidate_set__query__external_id", "rank", "clip__external_id", "score"
+            )
+        )
+
+    assert post(client, *lines).json()["sets"] == 3
+    first = stored()
+    again = post(client, *lines)
+    assert (again.status_code, again.json()["sets"], again.json()["replaced"]) == (201, 3, 3)
+    assert stored() == first

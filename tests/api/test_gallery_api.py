@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 from retrieval_backend.api import imports
 from retrieval_backend.api.uploads import upload_root
+from retrieval_backend.importing import upload_jobs
 from retrieval_backend.models import Clip, Job, MistakeQuery, Sport, Video
 from retrieval_backend.tasks import import_manifest_chunk
 from tests.api.conftest import make_researcher
@@ -381,7 +382,8 @@ def test_an_import_past_the_task_time_limit_fails_with_what_to_do(api, researche
     def too_slow(*args, **kwargs):
         raise SoftTimeLimitExceeded()
 
-    monkeypatch.setattr(imports, "run_import", too_slow)
+    # The worker's side of an uploaded import lives in the importing package (the task calls it, not the API).
+    monkeypatch.setattr(upload_jobs, "run_import", too_slow)
     import_manifest_chunk(Job.objects.get(pk=job_id).chunks.get().pk)
     status = api(researcher).get(f"/api/v1/jobs/{job_id}/").json()
     assert status["status"] == "failed"

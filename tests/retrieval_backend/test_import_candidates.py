@@ -1,8 +1,14 @@
-"""import_candidates: whole files or nothing, every wrong line reported as LINE: FIELD: problem."""
+"""import_candidates: whole files or nothing (unless --skip-invalid), every wrong line reported as LINE: FIELD: problem.
+
+Candidate files are a manifest kind of ``retrieval_backend.importing``, so they behave as a gallery manifest does.
+"""
 
 from __future__ import annotations
 
+import io
 import json
+import re
+import sys
 from io import StringIO
 from pathlib import Path
 
@@ -11,7 +17,8 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from retrieval_backend.candidates.importing import import_candidates
+from retrieval_backend.candidates.importing import CandidateImport
+from retrieval_backend.importing.importer import ImportFailed, ImportOptions
 from retrieval_backend.models import Candidate, CandidateSet, Clip, MistakeQuery, RetrievalMethod, Sport, Video
 
 pytestmark = pytest.mark.django_db
@@ -48,10 +55,10 @@ def _run(path: Path, *args: str) -> tuple[str, str]:
 
 
 def _errors_of(path: Path, *args: str) -> list[str]:
-    err = StringIO()
-    with pytest.raises(CommandError, match="nothing was imported"):
-        call_command("import_candidates", str(path), *args, stdout=StringIO(), stderr=err)
-    return err.getvalue().splitlines()
+    """The reported problem lines (``LINE: FIELD: ...``) of an import that must fail, as import_gallery reports them."""
+    with pytest.raises(CommandError, match="nothing was imported") as failure:
+        call_command("import_candidates", str(path), *args, stdout=StringIO(), stderr=StringIO())
+    return [line for line in str(failure.value).splitlines() if re.match(r"\d+: ", line)]
 
 
 def test_it_imports_ranked_clips_with_their_scores(gallery, tmp_path):
@@ -102,15 +109,15 @@ def test_every_wrong_line_is_reported_and_nothing_is_imported(gallery, tmp_path)
         "5: scores: 1 scores for 2 clips; give one score per clip.",
         "6: scores[1]: 0.9 is higher than the score before it (0.5); list clips best first, "
         "with scores that never increase (ties are fine).",
-        "7: line: not valid JSON: Expecting value at column 27.",
+        "7: line: is not valid JSON: Expecting value (column 28)",
         '8: query: "q-0" with method "sportskills-v2" was already given on line 1; give each query and method once.',
         '9: clips: must be a list of clip external ids, not "abc-1".',
         '10: scores[1]: must be a finite number, not "high".',
-        '11: line: expected a JSON object such as {"query": "q-1", "method": "m", "clips": [], "scores": []}.',
+        "11: line: must be a JSON object {...}, not an array",
         "12: scores: missing.",
         "13: scroes: unexpected field; a line has only query, method, clips, scores.",
         "14: query: must be a non-empty string (an external id or name), not 17.",
-        "15: line: not valid JSON: NaN is not a number JSON allows; scores must be finite.",
+        "15: scores[1]: must be a finite number, not NaN.",
     ]
     assert not CandidateSet.objects.exists()
     assert not Candidate.objects.exists()
@@ -171,27 +178,29 @@ def test_ties_are_allowed(gallery, tmp_path):
 
 
 def test_lookups_are_batched_not_one_per_line(gallery, tmp_path):
-    lines = [
-        _line(query=f"q-{i % 3}", method=f"m-{i}", clips=["abc-0", "abc-1", "abc-2", "abc-3"], scores=[4, 3, 2, 1])
-        for i in range(60)
-    ]
+    path = _write(
+        tmp_path,
+        *(
+            _line(query=f"q-{i % 3}", method=f"m-{i}", clips=["abc-0", "abc-1", "abc-2", "abc-3"], scores=[4, 3, 2, 1])
+            for i in range(60)
+        ),
+    )
     with CaptureQueriesContext(connection) as queries:
-        report = import_candidates(iter(lines), create_methods=True)
-    assert report.ok
-    assert report.sets == 60
+        result = CandidateImport(path, ImportOptions(create_methods=True)).run()
+    assert result.counts["sets"] == 60
     lookups = [q["sql"] for q in queries if 'FROM "retrieval_backend_clip"' in q["sql"]]
-    assert len(lookups) == 1
+    assert len(lookups) == 2  # one per pass (check, then write) for the whole batch
 
 
 def test_a_missing_file_is_a_clear_error(tmp_path):
-    with pytest.raises(CommandError, match="is not a file"):
+    with pytest.raises(CommandError, match="there is no manifest file at"):
         call_command("import_candidates", str(tmp_path / "nope.jsonl"))
 
 
 def test_a_file_that_is_not_utf8_is_reported_per_line(gallery, tmp_path):
     path = tmp_path / "latin1.jsonl"
     path.write_bytes(_line().encode() + b"\n" + '{"query": "q-é"}'.encode("latin-1") + b"\n")
-    assert _errors_of(path) == ["2: line: not UTF-8 text (byte 14); save the file as UTF-8."]
+    assert _errors_of(path) == ["2: line: is not UTF-8 text (bad byte at position 14)"]
 
 
 def test_an_imported_method_stays_editable_in_the_admin(db, client):
@@ -210,3 +219,110 @@ def test_an_imported_method_stays_editable_in_the_admin(db, client):
     assert response.status_code == 302, response.content.decode()[:2000]
     method.refresh_from_db()
     assert (method.version, method.description) == ("2", "ours")
+
+
+# --- the gallery import's behaviours, now candidate files' too ------------------------------------
+
+
+def _sets() -> dict[tuple[str, str], list[tuple[int, str, float]]]:
+    """Every stored set's ranking, by (query, method): what a re-run must leave as it was."""
+    return {
+        (s.query.external_id, s.method.name): list(s.candidates.values_list("rank", "clip__external_id", "score"))
+        for s in CandidateSet.objects.select_related("query", "method")
+    }
+
+
+def test_a_bad_line_makes_the_default_import_write_nothing_and_names_skip_invalid(gallery, tmp_path):
+    path = _write(tmp_path, _line(), _line(query="q-1", clips=["abc-2", "abc-9"]), _line(query="q-2"))
+    with pytest.raises(CommandError) as failure:
+        _run(path)
+    message = str(failure.value)
+    assert message.startswith(f"1 problem(s) on 1 line(s) of {path}; nothing was imported.")
+    assert '2: clips[1]: unknown clip "abc-9".' in message.splitlines()
+    assert "pass --skip-invalid to import the valid candidate lines" in message
+    assert not CandidateSet.objects.exists()
+    assert not (tmp_path / "candidates.rejected.jsonl").exists()
+
+
+def test_skip_invalid_imports_the_valid_lines_and_writes_the_rejected_with_their_reasons(gallery, tmp_path):
+    bad_clip = {"query": "q-1", "method": "sportskills-v2", "clips": ["abc-2", "abc-9"], "scores": [2, 1]}
+    path = _write(
+        tmp_path,
+        _line(),
+        json.dumps(bad_clip),
+        "",
+        "{not json",
+        _line(query="q-0"),  # the same query and method as line 1
+        _line(query="q-5", clips=["abc-3"], scores=[1]),
+    )
+    out, _ = _run(path, "--skip-invalid")
+    rejected_path = tmp_path / "candidates.rejected.jsonl"
+    assert "imported 2 candidate sets from 6 lines (0 replaced earlier sets)" in out
+    assert f"3 line(s) rejected, written with their reasons to {rejected_path}" in out
+    assert set(_sets()) == {("q-0", "sportskills-v2"), ("q-5", "sportskills-v2")}
+    rejected = [json.loads(line) for line in rejected_path.read_text().splitlines()]
+    assert rejected == [
+        {**bad_clip, "errors": ['2: clips[1]: unknown clip "abc-9".']},
+        {
+            "line": 4,
+            "text": "{not json",
+            "errors": ["4: line: is not valid JSON: Expecting property name enclosed in double quotes (column 2)"],
+        },
+        {
+            **json.loads(_line(query="q-0")),
+            "errors": [
+                '5: query: "q-0" with method "sportskills-v2" was already given on line 1; '
+                "give each query and method once."
+            ],
+        },
+    ]
+
+
+def test_skip_invalid_creates_only_the_methods_of_the_lines_it_imports(gallery, tmp_path):
+    path = _write(tmp_path, _line(method="run-kept"), _line(query="q-404", method="run-dropped"))
+    out, _ = _run(path, "--skip-invalid", "--create-methods")
+    assert "created methods run-kept; 1 line(s) rejected" in out
+    assert set(RetrievalMethod.objects.values_list("name", flat=True)) == {"sportskills-v2", "run-kept"}
+
+
+def test_a_file_of_only_bad_lines_with_skip_invalid_imports_nothing_and_says_so(gallery, tmp_path):
+    path = _write(tmp_path, _line(query="q-404"))
+    out, _ = _run(path, "--skip-invalid")
+    assert "imported 0 candidate sets from 1 lines (0 replaced earlier sets); 1 line(s) rejected" in out
+    assert not CandidateSet.objects.exists()
+
+
+def test_importing_the_same_file_again_leaves_the_same_sets(gallery, tmp_path):
+    path = _write(
+        tmp_path,
+        *(_line(query=f"q-{i}", clips=[f"abc-{i % 5}", f"abc-{(i + 1) % 5}"], scores=[1.0, 0.5]) for i in range(12)),
+    )
+    _run(path)
+    first = _sets()
+    out, _ = _run(path)
+    assert "imported 12 candidate sets from 12 lines (12 replaced earlier sets)" in out
+    assert _sets() == first
+    assert CandidateSet.objects.count() == 12
+    assert Candidate.objects.count() == 24
+
+
+def test_a_file_larger_than_a_batch_is_checked_whole_before_anything_is_written(gallery, tmp_path):
+    # Two batches of lines: the bad line is in the second, after the first was checked (and, before, would be written).
+    lines = [_line(query=f"q-{i % 16}", method=f"m-{i // 16}") for i in range(32)]
+    lines[-1] = _line(query="q-404", method="m-1")
+    path = _write(tmp_path, *lines)
+    with pytest.raises(ImportFailed) as failure:
+        CandidateImport(path, ImportOptions(create_methods=True, batch_lines=10)).run()
+    assert [str(issue) for issue in failure.value.issues] == [
+        '32: query: unknown query "q-404"; give a mistake query external id.'
+    ]
+    assert not CandidateSet.objects.exists()
+    assert not RetrievalMethod.objects.filter(name__startswith="m-").exists()
+
+
+def test_standard_input_is_read_as_a_file(gallery, tmp_path, monkeypatch):
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO((_line() + "\n").encode())))
+    out, _ = _run(Path("-"), "--create-methods")
+    assert "imported 1 candidate sets from 1 lines (0 replaced earlier sets)" in out
+    with pytest.raises(CommandError, match="standard input has none"):
+        _run(Path("-"), "--skip-invalid")

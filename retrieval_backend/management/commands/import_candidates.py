@@ -1,56 +1,69 @@
-"""``manage.py import_candidates FILE.jsonl``: bring in candidates computed elsewhere, all or nothing."""
+"""``manage.py import_candidates FILE.jsonl``: bring in candidates computed elsewhere, as a gallery manifest is."""
 
 from __future__ import annotations
 
+import shutil
 import sys
+import tempfile
 from pathlib import Path
+from typing import Any, TextIO
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
-from retrieval_backend.candidates.importing import import_candidates
+from retrieval_backend.candidates.importing import CandidateImport
+from retrieval_backend.importing.command import ManifestCommand
+from retrieval_backend.importing.importer import ImportOptions, ImportResult, ManifestImport
 
-SHOWN_ERRORS = 200
+STANDARD_INPUT = "-"
 
 
-class Command(BaseCommand):
+class Command(ManifestCommand):
     help = (
         "Import candidate lists computed outside coachbench from a JSON Lines file ('-' reads standard input), "
         'one line per query and method: {"query": "q-17", "method": "sportskills-v2", '
         '"clips": ["abc-1", "abc-7"], "scores": [0.91, 0.88]}. Queries and clips are external ids; clips are '
         "best first and scores never increase (ties are fine). Each (query, method) replaces the set stored "
-        "for it before. Any wrong line is reported as LINE: FIELD: problem and nothing is imported. "
-        "A method that does not exist is an error unless --create-methods creates it (backend 'imported')."
+        "for it before. Every problem is reported as LINE: FIELD: what is wrong, and with any problem nothing "
+        "is imported (unless --skip-invalid). A method that does not exist is an error unless --create-methods "
+        "creates it (backend 'imported')."
     )
+    importer_class = CandidateImport
+    manifest_help = "a JSONL file, or - for standard input"
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("file", help="a .jsonl file, or - for standard input")
+        super().add_arguments(parser)
         parser.add_argument(
             "--create-methods",
             action="store_true",
             help="create methods named in the file that do not exist yet, as imported methods",
         )
 
-    def handle(self, *args, file: str, create_methods: bool, **options) -> None:
-        if file == "-":
-            report = import_candidates(sys.stdin.buffer, create_methods=create_methods, source_name="standard input")
-        else:
-            path = Path(file)
-            if not path.is_file():
-                raise CommandError(f"{file} is not a file: give the path of a .jsonl file, or - for standard input.")
-            with path.open("rb") as stream:
-                report = import_candidates(stream, create_methods=create_methods, source_name=path.name)
-        if not report.ok:
-            for error in report.errors[:SHOWN_ERRORS]:
-                self.stderr.write(str(error))
-            if report.error_count > SHOWN_ERRORS:
-                self.stderr.write(f"... and {report.error_count - SHOWN_ERRORS} more errors.")
+    def import_options(self, options: dict[str, Any], progress_file: TextIO | None) -> ImportOptions:
+        import_options = super().import_options(options, progress_file)
+        import_options.create_methods = options["create_methods"]
+        return import_options
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if str(options["manifest"]) != STANDARD_INPUT:
+            super().handle(*args, **options)
+            return
+        if options["skip_invalid"]:
             raise CommandError(
-                f"{report.error_count} error(s) in {file}; nothing was imported. Fix the lines above and run again."
+                "--skip-invalid writes the rejected lines next to the input file, and standard input has none: "
+                "save the lines to a file and import that."
             )
-        if report.sets == 0:
-            raise CommandError(f"{file} holds no candidate lines; nothing was imported.")
-        created = f"; created methods {', '.join(report.created_methods)}" if report.created_methods else ""
-        self.stdout.write(
-            f"imported {report.sets} candidate sets from {report.lines} lines "
-            f"({report.replaced} replaced earlier sets){created}."
+        # Both passes read the file, and a pipe can be read once: it is copied to disk first, a piece at a time.
+        with tempfile.TemporaryDirectory(prefix="import-candidates-") as folder:
+            path = Path(folder) / "standard-input.jsonl"
+            with open(path, "wb") as copy:
+                shutil.copyfileobj(sys.stdin.buffer, copy, 1 << 20)
+            self.source_name = "standard input"
+            super().handle(*args, **{**options, "manifest": path})
+
+    def imported(self, importer: ManifestImport, result: ImportResult) -> str:
+        outcome = importer.outcome(result)
+        created = f"; created methods {', '.join(outcome['created_methods'])}" if outcome["created_methods"] else ""
+        return (
+            f"imported {outcome['sets']} candidate sets from {outcome['lines']} lines "
+            f"({outcome['replaced']} replaced earlier sets){created}"
         )

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from retrieval_backend.importing.command import ManifestCommand
+from retrieval_backend.importing.command import VideoManifestCommand
 from retrieval_backend.importing.gallery import GalleryImport
 
 
-class Command(ManifestCommand):
+class Command(VideoManifestCommand):
     help = (
         "Import a gallery manifest, one video a line: "
         '{"video": "videos/abc.mp4", "sport": "basketball", "title": "...", "external_id": "yt:abc", '

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from retrieval_backend.importing.command import ManifestCommand
+from retrieval_backend.importing.command import VideoManifestCommand
 from retrieval_backend.importing.queries import QueryImport
 
 
-class Command(ManifestCommand):
+class Command(VideoManifestCommand):
     help = (
         "Import mistake queries, one a line: "
         '{"id": "q-17", "video": "queries/q17.mp4", "sport": "basketball", "skill": "jump shot", '
