@@ -20,6 +20,7 @@ from django.utils.html import format_html, format_html_join
 from retrieval_backend.models import Sport
 from studies import lifecycle
 from studies.access import managed_studies, manages
+from studies.design_freeze_admin import DesignFreezeAdmin
 from studies.invitations import invite_coach
 from studies.models import Assignment, CoachProfile, GoldCheck, Item, Participation, Study
 from studies.progress import study_progress
@@ -61,7 +62,7 @@ class StudyForm(forms.ModelForm):
 
 
 @admin.register(Study)
-class StudyAdmin(admin.ModelAdmin):
+class StudyAdmin(DesignFreezeAdmin):
     form = StudyForm
     list_display = ["title", "status", "kinds", "raters_per_item", "group", "progress_bar", "created"]
     list_filter = ["status", "kinds", ("group", admin.RelatedOnlyFieldListFilter)]
@@ -130,32 +131,6 @@ class StudyAdmin(admin.ModelAdmin):
         if len(groups) == 1 and "group" not in initial:
             initial["group"] = groups[0]  # a researcher of one group starts studies for that group
         return initial
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Study | None = None):
-        always = ["status", "status_message", "readiness"]
-        if obj is not None and obj.is_frozen:
-            # The design is frozen once items exist: "duplicate" starts a new draft to change it.
-            # Who manages the study (its group) may still change.
-            return [f.name for f in Study._meta.fields if f.name not in {"id", "group"}] + [
-                "methods",
-                "query_sports",
-                "queries",
-                "eligible_sports",
-                "eligible_coaches",
-                "readiness",
-            ]
-        return always
-
-    def get_prepopulated_fields(self, request, obj=None):
-        return {} if obj is not None and obj.is_frozen else self.prepopulated_fields
-
-    def get_inlines(self, request, obj):
-        return [] if obj is not None and obj.is_frozen else self.inlines
-
-    def save_model(self, request, obj, form, change):
-        if not change:
-            obj.created_by = request.user
-        super().save_model(request, obj, form, change)
 
     @admin.display(description="readiness")
     def readiness(self, study: Study) -> str:

@@ -7,7 +7,9 @@
   shown; the tie is recorded as a ``PairingOutcome`` for the analysis.
 - Left/right: over each method pair, exactly half the items (give or take one)
   show the first method on the left, in an order shuffled by the study's seed.
-- Gold checks are mixed in at the study's gold rate.
+- Gold checks are mixed in at the study's gold rate, keyed by what they ask
+  rather than by their ids, so a duplicate with the same seed meets the same
+  items in the same order: items depend on the design and the seed only.
 
 Building twice gives the same items: every item has a deterministic key and
 rows are created only for keys not present yet.
@@ -18,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import math
 import random
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import combinations
@@ -184,23 +186,46 @@ def _balance_sides(seed: int, pair: str, items: list[Item]) -> None:
         item.swapped = swapped
 
 
+def _gold_content(check: GoldCheck) -> str:
+    """What a gold check asks, as text: its kind, query, clips and accepted answer (never its own id)."""
+    if check.kind == Item.Kind.PAIRWISE:
+        return f"gold:pw:{check.query_id}:{check.helpful_clip_id}:{check.unrelated_clip_id}"
+    return f"gold:lk:{check.query_id}:{check.helpful_clip_id}:{check.min_score}:{check.max_score}"
+
+
+def _gold_keyed_checks(study: Study) -> list[tuple[str, GoldCheck]]:
+    """The study's gold checks in content order, each with a key made of its content.
+
+    A duplicated study has the same checks under other ids; keying and ordering them by what they ask
+    gives it the same gold items in the same order. Checks alike in every way are told apart by their
+    place among their twins, which is all that can tell them apart.
+    """
+    by_content = sorted(((_gold_content(check), check) for check in study.gold_checks.all()), key=lambda kc: kc[0])
+    twins: Counter[str] = Counter()
+    keyed = []
+    for content, check in by_content:
+        keyed.append((f"{content}:{twins[content]}", check))
+        twins[content] += 1
+    return keyed
+
+
 def _gold_items(study: Study, regular: int) -> list[Item]:
     """Enough gold items that they make up ``gold_rate`` of all items, cycling over the study's checks."""
-    checks = list(study.gold_checks.order_by("id"))
+    checks = _gold_keyed_checks(study)
     if not checks or study.gold_rate <= 0 or regular == 0:
         return []
     wanted = math.ceil(study.gold_rate * regular / (1 - study.gold_rate))
     rng = random.Random(f"{study.seed}:gold")
     gold = []
     for n in range(wanted):
-        check = checks[n % len(checks)]
-        replica = n // len(checks)
+        check_key, check = checks[n % len(checks)]
+        key = f"{check_key}:{n // len(checks)}"
         if check.kind == Item.Kind.PAIRWISE:
             gold.append(
                 Item(
                     study=study,
                     kind=Item.Kind.PAIRWISE,
-                    key=f"gold:{check.pk}:{replica}",
+                    key=key,
                     query_id=check.query_id,
                     clip_a_id=check.helpful_clip_id,
                     clip_b_id=check.unrelated_clip_id,
@@ -214,7 +239,7 @@ def _gold_items(study: Study, regular: int) -> list[Item]:
                 Item(
                     study=study,
                     kind=Item.Kind.LIKERT,
-                    key=f"gold:{check.pk}:{replica}",
+                    key=key,
                     query_id=check.query_id,
                     clip_a_id=check.helpful_clip_id,
                     is_gold=True,
@@ -228,8 +253,12 @@ def build_items(study: Study) -> BuildReport:
     """Create the study's items that don't exist yet. Safe to run again: it adds nothing the second time."""
     items, identical, report = plan_items(study)
     with transaction.atomic():
-        existing = set(Item.objects.filter(study=study).values_list("key", flat=True))
+        existing = dict(Item.objects.filter(study=study).values_list("key", "is_gold"))
         new = [item for item in items if item.key not in existing]
+        # Gold items are a share of the study: add only as many as the share still lacks. A study built
+        # while gold keys held the check's id has its gold under those keys, and must not get it twice.
+        gold_lacking = max(0, report.gold - sum(existing.values()))
+        new = [item for item in new if not item.is_gold] + [item for item in new if item.is_gold][:gold_lacking]
         # A second build running at once (started again after its worker died, say) may insert the same keys.
         Item.objects.bulk_create(new, batch_size=2000, ignore_conflicts=True)
         PairingOutcome.objects.bulk_create(identical, batch_size=2000, ignore_conflicts=True)

@@ -4,10 +4,20 @@ Each step is a conditional update from the one state it may leave, so two
 researchers clicking at once can't both move it. The design is checked before
 items are built and again before the study goes live; what is missing is said
 in full, not one problem at a time.
+
+Only a draft's design may change or the draft be deleted (``update_design``,
+``delete_draft``): both lock the study's row and look at its state under the
+lock, so a change racing a build or a publish waits for it and is refused, the
+same way from the admin and the API.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
@@ -17,6 +27,8 @@ from retrieval_backend.models import CandidateSet
 from studies.assignment import eligible_coaches
 from studies.items import selected_queries
 from studies.models import Item, Study
+
+logger = logging.getLogger(__name__)
 
 S = Study.Status
 # The states each transition may start from.
@@ -32,6 +44,18 @@ MISSING_EXAMPLES = 5
 
 class LifecycleError(Exception):
     """A transition that can't happen now, with what to do about it."""
+
+
+class DesignFrozen(LifecycleError):
+    """A change to, or the deletion of, a study that is no longer a draft."""
+
+    def __init__(self, study: Study, verb: str) -> None:
+        self.study = study
+        super().__init__(
+            f"“{study.title}” is {study.get_status_display()}: only a draft can be {verb}. "
+            "Its items exist or coaches may be judging, so its design is frozen; "
+            "duplicate it in the admin to change the design."
+        )
 
 
 def design_problems(study: Study) -> list[str]:
@@ -195,3 +219,57 @@ def duplicate(study: Study, *, by=None) -> Study:
             check.study = new
             check.save()
     return new
+
+
+# What the lifecycle writes itself; a design change never does.
+LIFECYCLE_FIELDS = frozenset({"id", "status", "status_message", "created", "published", "closed", "created_by"})
+DESIGN_MANY_TO_MANY = frozenset(field.name for field in Study._meta.many_to_many)
+DESIGN_FIELDS = (
+    frozenset(field.name for field in Study._meta.concrete_fields) | DESIGN_MANY_TO_MANY
+) - LIFECYCLE_FIELDS
+
+
+def update_design(study: Study | int, changes: Mapping[str, Any], *, by: AbstractBaseUser | None = None) -> Study:
+    """Change a draft's design, fields and many-to-many alike, and give back the study as changed.
+
+    The row is locked and its state read under the lock, so a build or publish started meanwhile
+    either waits for this change or has frozen the design first, and then the change is refused
+    with ``DesignFrozen``. Only the fields in ``changes`` are written: what another researcher
+    changed meanwhile stays.
+    """
+    unknown = set(changes) - DESIGN_FIELDS
+    if unknown:
+        raise ValueError(f"Not part of a study's design: {', '.join(sorted(unknown))}.")
+    pk = study.pk if isinstance(study, Study) else study
+    with transaction.atomic():
+        locked = Study.objects.select_for_update().get(pk=pk)
+        if locked.is_frozen:
+            raise DesignFrozen(locked, "changed")
+        plain = [name for name in changes if name not in DESIGN_MANY_TO_MANY]
+        for name in plain:
+            setattr(locked, name, changes[name])
+        if plain:
+            locked.save(update_fields=plain)
+        for name in changes.keys() & DESIGN_MANY_TO_MANY:
+            getattr(locked, name).set(changes[name])
+    logger.info("design of study %s changed by %s: %s", pk, by, ", ".join(sorted(changes)) or "nothing")
+    return locked
+
+
+def delete_drafts(studies: Iterable[Study | int], *, by: AbstractBaseUser | None = None) -> int:
+    """Delete drafts, all or none: if one of them is past draft under the lock, ``DesignFrozen`` names it."""
+    pks = sorted({study.pk if isinstance(study, Study) else study for study in studies})
+    with transaction.atomic():
+        # Locked in id order, so two deletions of overlapping selections can't deadlock.
+        locked = list(Study.objects.select_for_update().filter(pk__in=pks).order_by("pk"))
+        for study in locked:
+            if study.is_frozen:
+                raise DesignFrozen(study, "deleted")
+        Study.objects.filter(pk__in=[study.pk for study in locked]).delete()
+    logger.info("draft studies %s deleted by %s", [study.pk for study in locked], by)
+    return len(locked)
+
+
+def delete_draft(study: Study | int, *, by: AbstractBaseUser | None = None) -> None:
+    """Delete a draft; a study past draft (at the moment its row is locked) is refused with ``DesignFrozen``."""
+    delete_drafts([study], by=by)

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict
 
-from django.db import transaction
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, viewsets
 from rest_framework.decorators import action
@@ -37,14 +36,6 @@ class CanChangeStudies(BasePermission):
 
     def has_permission(self, request, view) -> bool:
         return IsResearcher().has_permission(request, view) and request.user.has_perm("studies.change_study")
-
-
-def _frozen(study: Study, verb: str) -> Conflict:
-    return Conflict(
-        f"“{study.title}” is {study.get_status_display()}: only a draft can be {verb}. "
-        "Its items exist or coaches may be judging, so its design is frozen; "
-        "duplicate it in the admin to change the design."
-    )
 
 
 LIFECYCLE_RESPONSES = {
@@ -95,20 +86,19 @@ class StudyViewSet(viewsets.ModelViewSet):
         serializer.save(created_by=self.request.user, status=Study.Status.DRAFT)
 
     def perform_update(self, serializer) -> None:
-        with transaction.atomic():
-            # Locked so a build started meanwhile can't freeze the design under this edit.
-            study = Study.objects.select_for_update().get(pk=serializer.instance.pk)
-            if study.is_frozen:
-                raise _frozen(study, "changed")
-            serializer.instance = study  # the row as locked, so fields this request leaves alone stay current
-            serializer.save()
+        try:
+            # The row as changed under the lock, so the answer shows what a build racing this edit left.
+            serializer.instance = lifecycle.update_design(
+                serializer.instance, serializer.validated_data, by=self.request.user
+            )
+        except lifecycle.DesignFrozen as refusal:
+            raise Conflict(str(refusal)) from None
 
     def perform_destroy(self, instance: Study) -> None:
-        with transaction.atomic():
-            study = Study.objects.select_for_update().get(pk=instance.pk)
-            if study.is_frozen:
-                raise _frozen(study, "deleted")
-            study.delete()
+        try:
+            lifecycle.delete_draft(instance, by=self.request.user)
+        except lifecycle.DesignFrozen as refusal:
+            raise Conflict(str(refusal)) from None
 
     def _transition(self, request: Request, step: Callable[[Study], None]) -> Response:
         study = self.get_object()

@@ -101,3 +101,60 @@ def test_gold_items_are_mixed_in_at_the_study_rate(study, gallery):
     assert gold.count() == report.gold
     assert {g.kind for g in gold} == {"pairwise", "likert"}
     assert all(g.needed == study.raters_per_item for g in gold)
+
+
+def _sequence(study: Study) -> list[tuple]:
+    """The items as coaches meet them (by order key), told by content: no study, item or gold check ids."""
+    return list(
+        Item.objects.filter(study=study)
+        .order_by("order_key", "kind", "query_id", "clip_a_id", "clip_b_id")
+        .values_list(
+            "order_key", "kind", "query_id", "clip_a_id", "clip_b_id", "swapped", "is_gold", "gold_answer", "needed"
+        )
+    )
+
+
+def test_a_duplicate_with_the_same_seed_builds_the_same_items_in_the_same_order_gold_included(study, gallery):
+    from studies.lifecycle import duplicate
+
+    _, clips, queries, _ = gallery
+    study.gold_rate = 0.2
+    study.save()
+    checks = [
+        {"kind": "pairwise", "query": queries[0], "helpful_clip": clips[0], "unrelated_clip": clips[1]},
+        {"kind": "likert", "query": queries[1], "helpful_clip": clips[2], "min_score": 4, "max_score": 5},
+        {"kind": "pairwise", "query": queries[2], "helpful_clip": clips[3], "unrelated_clip": clips[4]},
+        # Two checks alike in every way still make distinct items.
+        {"kind": "likert", "query": queries[3], "helpful_clip": clips[5], "min_score": 1, "max_score": 2},
+        {"kind": "likert", "query": queries[3], "helpful_clip": clips[5], "min_score": 1, "max_score": 2},
+    ]
+    for check in checks:
+        GoldCheck.objects.create(study=study, **check)
+    # Rows of other studies in between, so the copy's gold checks get other ids than the original's.
+    other = Study.objects.create(title="Other", slug="other")
+    GoldCheck.objects.create(study=other, **checks[0])
+    copy = duplicate(study)
+    assert copy.seed == study.seed
+    assert set(copy.gold_checks.values_list("pk", flat=True)).isdisjoint(study.gold_checks.values_list("pk", flat=True))
+
+    build_items(study)
+    build_items(copy)
+    original = _sequence(study)
+    assert sum(1 for row in original if row[6]) > len(checks)  # some checks make more than one gold item
+    assert _sequence(copy) == original
+    # Building again adds nothing: the gold items' keys are found again.
+    assert build_items(copy).created == 0
+
+
+def test_building_again_a_study_whose_gold_items_have_keys_of_an_earlier_version_adds_no_gold(study, gallery):
+    _, clips, queries, _ = gallery
+    check = GoldCheck.objects.create(
+        study=study, kind="pairwise", query=queries[0], helpful_clip=clips[0], unrelated_clip=clips[1]
+    )
+    study.gold_rate = 0.1
+    first = build_items(study)
+    # Gold items as studies built before gold keys followed the check's content have them.
+    for n, item in enumerate(Item.objects.filter(study=study, is_gold=True).order_by("id")):
+        Item.objects.filter(pk=item.pk).update(key=f"gold:{check.pk}:{n}")
+    assert build_items(study).created == 0
+    assert Item.objects.filter(study=study, is_gold=True).count() == first.gold
