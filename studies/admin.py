@@ -22,7 +22,7 @@ from studies import lifecycle
 from studies.access import managed_studies, manages
 from studies.design_freeze_admin import DesignFreezeAdmin
 from studies.invitations import invite_coach
-from studies.models import Assignment, CoachProfile, GoldCheck, Item, Participation, Study
+from studies.models import DESIGN_PARTS, Assignment, CoachProfile, GoldCheck, Item, Participation, Study
 from studies.progress import study_progress
 
 
@@ -74,37 +74,7 @@ class StudyAdmin(DesignFreezeAdmin):
     actions = ["build_items", "publish", "pause", "close", "duplicate"]
     fieldsets = [
         (None, {"fields": ["title", "slug", "group", "status", "status_message", "readiness", "instructions"]}),
-        (
-            "Tasks",
-            {
-                "fields": [
-                    "kinds",
-                    "pairwise_question",
-                    "likert_question",
-                    "scale_min",
-                    "scale_max",
-                    "scale_labels",
-                    "show_narrations",
-                    "require_full_watch",
-                ]
-            },
-        ),
-        ("What is compared", {"fields": ["methods", "depth_k", "query_sports", "query_skills", "queries"]}),
-        (
-            "Coaches",
-            {
-                "fields": [
-                    "raters_per_item",
-                    "eligible_sports",
-                    "min_years_coaching",
-                    "eligible_coaches",
-                    "quota_per_coach",
-                    "reservation_minutes",
-                    "break_every",
-                ]
-            },
-        ),
-        ("Quality and randomness", {"fields": ["gold_rate", "seed"]}),
+        *((part, {"fields": list(fields)}) for part, fields in DESIGN_PARTS.items()),
     ]
 
     def get_queryset(self, request: HttpRequest):

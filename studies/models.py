@@ -46,6 +46,32 @@ class CoachProfile(models.Model):
         return self.user.get_username()
 
 
+# A study's design as researchers set it, in parts; the admin's form and the API list it in this order.
+DESIGN_PARTS: dict[str, tuple[str, ...]] = {
+    "Tasks": (
+        "kinds",
+        "pairwise_question",
+        "likert_question",
+        "scale_min",
+        "scale_max",
+        "scale_labels",
+        "show_narrations",
+        "require_full_watch",
+    ),
+    "What is compared": ("methods", "depth_k", "query_sports", "query_skills", "queries"),
+    "Coaches": (
+        "raters_per_item",
+        "eligible_sports",
+        "min_years_coaching",
+        "eligible_coaches",
+        "quota_per_coach",
+        "reservation_minutes",
+        "break_every",
+    ),
+    "Quality and randomness": ("gold_rate", "seed"),
+}
+
+
 class Study(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", "draft"

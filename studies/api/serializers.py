@@ -12,7 +12,7 @@ from django.contrib.auth.models import Group
 from rest_framework import serializers
 
 from retrieval_backend.models import MistakeQuery, RetrievalMethod, Sport
-from studies.models import Item, Study
+from studies.models import DESIGN_PARTS, Item, Study
 
 # Upper bounds the database columns allow (smallint, integer), so a huge number is a 400, not a database error.
 SMALLINT_MAX = 32767
@@ -79,28 +79,7 @@ class StudySerializer(serializers.ModelSerializer):
             "status",
             "status_message",
             "instructions",
-            "kinds",
-            "pairwise_question",
-            "likert_question",
-            "scale_min",
-            "scale_max",
-            "scale_labels",
-            "show_narrations",
-            "require_full_watch",
-            "methods",
-            "depth_k",
-            "query_sports",
-            "query_skills",
-            "queries",
-            "raters_per_item",
-            "eligible_sports",
-            "min_years_coaching",
-            "eligible_coaches",
-            "quota_per_coach",
-            "reservation_minutes",
-            "break_every",
-            "gold_rate",
-            "seed",
+            *(name for fields in DESIGN_PARTS.values() for name in fields),
             "group",
             "created_by",
             "created",
