@@ -25,9 +25,10 @@ from typing import Any, TextIO
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, transaction
 from django.db.models import F
+from django.dispatch import Signal
 from django.utils import timezone
 
-from retrieval_backend.models import Job, JobChunk
+from core.models import Job, JobChunk
 
 logger = logging.getLogger(__name__)
 
@@ -287,14 +288,23 @@ def _resend_single_task(job: Job) -> int:
     return 1
 
 
+# Sent with ``job`` (the row as cancelled) once a job is cancelled, by the API or ``cancel_job``. The app
+# that started the job frees what only its pending chunks would have used (an import's uploaded file),
+# without core knowing what that is.
+job_cancelled = Signal()
+
+
 def cancel_job(job: Job) -> bool:
     """Stop a job: chunks not yet started are skipped. A chunk already running finishes its work."""
-    return (
+    cancelled = (
         Job.objects.filter(id=job.pk)
         .exclude(status__in=[Job.Status.DONE, Job.Status.FAILED, Job.Status.CANCELLED])
         .update(status=Job.Status.CANCELLED, finished=timezone.now(), message="cancelled")
         == 1
     )
+    if cancelled:
+        job_cancelled.send(sender=Job, job=Job.objects.get(pk=job.pk))
+    return cancelled
 
 
 NO_WORKER_HINT_S = 30.0

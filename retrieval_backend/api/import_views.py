@@ -18,6 +18,7 @@ from rest_framework.reverse import reverse
 
 from core.api.errors import Conflict
 from core.api.schema import ApiErrorSerializer
+from core.api.serializers import JobSerializer
 from retrieval_backend.api.imports import (
     NO_CANDIDATES,
     ManifestRequest,
@@ -38,7 +39,6 @@ from retrieval_backend.api.imports import (
 )
 from retrieval_backend.api.serializers import (
     CandidateImportResultSerializer,
-    JobSerializer,
     ManifestErrorSerializer,
     ManifestImportResultSerializer,
 )

@@ -21,6 +21,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 
 from core.jobs import ChunkResult, create_chunked_job, fail_job, record_job_errors
+from core.models import Job, JobChunk
 from retrieval_backend.candidates.importing import ImportReport, import_candidates
 from retrieval_backend.importing.gallery import GalleryImport
 from retrieval_backend.importing.importer import ImportFailed, ImportOptions, ImportResult, ManifestImport
@@ -28,7 +29,6 @@ from retrieval_backend.importing.locations import LocationError, VideoLocation, 
 from retrieval_backend.importing.queries import QueryImport
 from retrieval_backend.importing.report import SHOWN_ISSUES, IssueLog
 from retrieval_backend.importing.videos import ProbeMode
-from retrieval_backend.models import Job, JobChunk
 
 # Inline imports: up to this many bytes (about 3,500 clips: a few seconds at most) and no probing in the request.
 INLINE_MAX_BYTES = 512 << 10

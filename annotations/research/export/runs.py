@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from annotations.models import StudyExport
 from core.jobs import fail_job, finish_job
-from retrieval_backend.models import Job
+from core.models import Job
 from studies.models import Study
 
 logger = logging.getLogger(__name__)
