@@ -155,7 +155,7 @@ class StudyExport(models.Model):
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="exports")
     job = models.OneToOneField(
-        "retrieval_backend.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="study_export"
+        "core.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="study_export"
     )
     include_identities = models.BooleanField(default=False)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED, db_index=True)

@@ -296,7 +296,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # A choice set that several components share gets a fixed name rather than a hashed one.
-    "ENUM_NAME_OVERRIDES": {"JobStatusEnum": "retrieval_backend.models.Job.Status"},
+    "ENUM_NAME_OVERRIDES": {"JobStatusEnum": "core.models.Job.Status"},
 }
 
 # Throttle counters (API, log-in attempts) must be shared by every web process: Redis in production.

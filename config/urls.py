@@ -26,7 +26,9 @@ handler404 = "core.api.errors.not_found"
 # Version 1 of the REST API: each app's endpoints, from its own api/urls.py.
 api_v1 = [
     path("auth/token/", ThrottledObtainAuthToken.as_view(), name="token"),
+    # Before core's: retrieval_backend's jobs/generate-candidates/ must win over core's jobs/<id>/.
     path("", include("retrieval_backend.api.urls")),
+    path("", include("core.api.urls")),
     path("", include("studies.api.urls")),
     path("", include("annotations.research.api.urls")),
     path("", include("annotations.coach.api.urls")),

@@ -25,9 +25,11 @@ from typing import Any, TextIO
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, transaction
 from django.db.models import F
+from django.dispatch import Signal
 from django.utils import timezone
 
-from retrieval_backend.models import Job, JobChunk
+from core.dispatch import send_on_commit
+from core.models import Job, JobChunk
 
 logger = logging.getLogger(__name__)
 
@@ -79,13 +81,11 @@ def create_chunked_job(
 
 def enqueue_pending_chunks(job_id: int) -> int:
     """Send one task per pending chunk; if there are none, finish the job now. Returns how many were sent."""
-    from config.celery_app import app
-
     job = Job.objects.get(pk=job_id)
     task = job.params["task"]
     sent = 0
     for chunk_id in job.chunks.filter(status=JobChunk.Status.PENDING).values_list("id", flat=True).iterator():
-        app.send_task(task, args=(chunk_id,))
+        send_on_commit(task, chunk_id)
         sent += 1
     if sent == 0:
         _maybe_complete(job_id)
@@ -171,8 +171,6 @@ def _append_errors(job_id: int, errors: list[dict[str, Any]]) -> None:
 
 def _maybe_complete(job_id: int) -> None:
     """After a chunk ends: if none is left pending or running, finalize or finish the job (once)."""
-    from config.celery_app import app
-
     open_statuses = [JobChunk.Status.PENDING, JobChunk.Status.RUNNING]
     if JobChunk.objects.filter(job_id=job_id, status__in=open_statuses).exists():
         return
@@ -189,7 +187,7 @@ def _maybe_complete(job_id: int) -> None:
     finalize = job.params.get("finalize_task")
     if finalize:
         if Job.objects.filter(id=job_id, status__in=active).update(status=Job.Status.FINALIZING) == 1:
-            transaction.on_commit(lambda: app.send_task(finalize, args=(job_id,)))
+            send_on_commit(finalize, job_id)
         return
     Job.objects.filter(id=job_id, status__in=active).update(status=Job.Status.DONE, finished=timezone.now())
 
@@ -215,8 +213,6 @@ def requeue_stalled_chunks(*, now=None, grace_s: float = 300.0) -> int:
     broker's redelivered message would be skipped, as the chunk is not pending.
     Run by beat every few minutes. Returns the number of chunks queued again.
     """
-    from config.celery_app import app
-
     now = now or timezone.now()
     limit_s = float(settings.CELERY_TASK_TIME_LIMIT) + grace_s
     cutoff = now - timedelta(seconds=limit_s)
@@ -234,7 +230,7 @@ def requeue_stalled_chunks(*, now=None, grace_s: float = 300.0) -> int:
             status=JobChunk.Status.PENDING, started=None
         ):
             logger.warning("chunk %s ran for over %.0f s: its worker is gone; queued again", chunk_id, limit_s)
-            app.send_task(task, args=(chunk_id,))
+            send_on_commit(task, chunk_id)
             queued += 1
     return queued
 
@@ -252,8 +248,6 @@ def resume_job(job: Job, *, include_running: bool = True) -> int:
     one task (``params`` name its ``task`` and ``task_args``, as an export's do)
     has that task sent again. Returns the number of chunks (or tasks) queued.
     """
-    from config.celery_app import app
-
     if job.status == Job.Status.DONE:
         return 0
     if "task_args" in job.params:
@@ -267,7 +261,7 @@ def resume_job(job: Job, *, include_running: bool = True) -> int:
         finalize = job.params.get("finalize_task")
         if not pending and finalize and job.status in {Job.Status.FINALIZING, Job.Status.FAILED}:
             Job.objects.filter(id=job.pk).update(status=Job.Status.FINALIZING, finished=None, message="")
-            transaction.on_commit(lambda: app.send_task(finalize, args=(job.pk,)))
+            send_on_commit(finalize, job.pk)
             return 0
         Job.objects.filter(id=job.pk).update(status=Job.Status.RUNNING, finished=None, message="")
         transaction.on_commit(lambda: enqueue_pending_chunks(job.pk))
@@ -276,25 +270,32 @@ def resume_job(job: Job, *, include_running: bool = True) -> int:
 
 def _resend_single_task(job: Job) -> int:
     """Send a one-task job's task again; the task's own claim decides what is redone (a whole export, say)."""
-    from config.celery_app import app
-
     task, args = job.params.get("task"), job.params.get("task_args")
     if not task or not isinstance(args, list):
         raise JobNotResumable(f"job {job.pk} ({job.kind}) does not say which task to send again; start it anew.")
     with transaction.atomic():
         Job.objects.filter(id=job.pk).update(status=Job.Status.QUEUED, finished=None, message="")
-        transaction.on_commit(lambda: app.send_task(task, args=tuple(args)))
+        send_on_commit(task, *args)
     return 1
+
+
+# Sent with ``job`` (the row as cancelled) once a job is cancelled, by the API or ``cancel_job``. The app
+# that started the job frees what only its pending chunks would have used (an import's uploaded file),
+# without core knowing what that is.
+job_cancelled = Signal()
 
 
 def cancel_job(job: Job) -> bool:
     """Stop a job: chunks not yet started are skipped. A chunk already running finishes its work."""
-    return (
+    cancelled = (
         Job.objects.filter(id=job.pk)
         .exclude(status__in=[Job.Status.DONE, Job.Status.FAILED, Job.Status.CANCELLED])
         .update(status=Job.Status.CANCELLED, finished=timezone.now(), message="cancelled")
         == 1
     )
+    if cancelled:
+        job_cancelled.send(sender=Job, job=Job.objects.get(pk=job.pk))
+    return cancelled
 
 
 NO_WORKER_HINT_S = 30.0

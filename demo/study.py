@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from core.dispatch import send_on_commit
 from retrieval_backend.candidates.generation import start_generation
 from retrieval_backend.models import MistakeQuery, RetrievalMethod, Sport
 from studies.models import CoachProfile, Study
@@ -69,7 +70,5 @@ def start_demo_study(coach_usernames: Sequence[str]) -> Study | None:
         study.methods.set(methods)
         study.queries.set(queries)
         job = start_generation(methods, queries, k=DEMO_K)
-        from studies.tasks import publish_demo_study
-
-        transaction.on_commit(lambda: publish_demo_study.delay(study.pk, job.pk))
+        send_on_commit("studies.tasks.publish_demo_study", study.pk, job.pk)
     return study

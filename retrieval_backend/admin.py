@@ -1,9 +1,8 @@
-"""Admin for the gallery, methods, indexes, candidates and jobs."""
+"""Admin for the gallery, methods, indexes and candidates (jobs are in core.admin)."""
 
 from __future__ import annotations
 
 from django.contrib import admin
-from django.utils.html import format_html
 
 from retrieval_backend.candidates.admin import generate_candidates_for_all_queries
 from retrieval_backend.method_admin import RetrievalMethodAdminMixin
@@ -12,23 +11,11 @@ from retrieval_backend.models import (
     CandidateSet,
     Clip,
     EmbeddingIndex,
-    Job,
     MistakeQuery,
     RetrievalMethod,
     Sport,
     Video,
 )
-
-
-def progress_bar(job: Job) -> str:
-    return format_html(
-        '<progress max="100" value="{}" class="cb-bar" aria-label="{}% done"></progress> {}/{}{}',
-        job.percent,
-        job.percent,
-        job.done,
-        job.total,
-        format_html(' <span class="cb-error">{} errors</span>', job.error_count) if job.error_count else "",
-    )
 
 
 @admin.register(Sport)
@@ -114,28 +101,3 @@ class CandidateSetAdmin(admin.ModelAdmin):
     list_select_related = ["query", "method"]
     inlines = [CandidateInline]
     show_full_result_count = False
-
-
-@admin.register(Job)
-class JobAdmin(admin.ModelAdmin):
-    list_display = ["id", "kind", "status", "progress", "created", "finished"]
-    list_filter = ["status", "kind"]
-    readonly_fields = [
-        "kind",
-        "status",
-        "params",
-        "done",
-        "total",
-        "progress",
-        "error_count",
-        "errors",
-        "message",
-        "celery_ids",
-        "created",
-        "started",
-        "finished",
-    ]
-
-    @admin.display(description="progress")
-    def progress(self, job: Job) -> str:
-        return progress_bar(job)

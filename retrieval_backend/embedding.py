@@ -25,8 +25,9 @@ from django.conf import settings
 from django.db import transaction
 
 from core.jobs import ChunkResult, create_chunked_job, fail_job, finish_job, resume_job
+from core.models import Job, JobChunk
 from retrieval_backend.methods import ClipItem, Encoded, RetrievalBackend, get_backend
-from retrieval_backend.models import Clip, EmbeddingIndex, Job, JobChunk, RetrievalMethod
+from retrieval_backend.models import Clip, EmbeddingIndex, RetrievalMethod
 from retrieval_backend.search import ClipIndex
 
 logger = logging.getLogger(__name__)

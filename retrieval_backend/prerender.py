@@ -18,7 +18,8 @@ from typing import Any
 from django.db.models import QuerySet
 
 from core.jobs import ChunkResult, create_chunked_job
-from retrieval_backend.models import Clip, Job, JobChunk, MistakeQuery
+from core.models import Job, JobChunk
+from retrieval_backend.models import Clip, MistakeQuery
 from retrieval_backend.playback import SegmentStorageFull, SegmentUnavailable, render_segment_for
 
 RENDER_TASK = "retrieval_backend.tasks.render_clips_chunk"

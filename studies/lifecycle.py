@@ -173,9 +173,9 @@ def start_build(study: Study) -> None:
             "build",
             status_message="Building items on a worker… If no worker is running, or one died, build items again.",
         )
-        from studies.tasks import build_study_items
+        from core.dispatch import send_on_commit
 
-        transaction.on_commit(lambda: build_study_items.delay(study.pk))
+        send_on_commit("studies.tasks.build_study_items", study.pk)
 
 
 def publish(study: Study) -> None:

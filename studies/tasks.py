@@ -7,7 +7,7 @@ import logging
 from celery import shared_task
 from django.db import OperationalError
 
-from retrieval_backend.models import Job
+from core.models import Job
 from studies.assignment import release_expired
 from studies.items import build_items
 from studies.models import Study

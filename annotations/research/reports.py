@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from annotations.models import StudyReport
 from core.database import fetch_one
+from core.dispatch import send_on_commit
 from studies.models import Study
 
 logger = logging.getLogger(__name__)
@@ -69,10 +70,8 @@ def recompute_now(study_id: int) -> None:
 
 
 def _send(study_id: int, countdown: float) -> None:
-    # By name: the web process that records answers needn't import the statistics to queue their task.
-    from config.celery_app import app
-
-    app.send_task("annotations.tasks.compute_study_report", args=(study_id,), countdown=countdown)
+    # After the commit that marked the report stale, so the task finds it marked.
+    send_on_commit("annotations.tasks.compute_study_report", study_id, countdown=countdown)
 
 
 def refresh_report(study_id: int, *, force: bool = False, bootstrap: int | None = None) -> str:

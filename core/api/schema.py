@@ -74,3 +74,9 @@ class CoachbenchAutoSchema(AutoSchema):
 def api_error(description: str) -> OpenApiResponse:
     """An error answer in the schema: the API's one error body, with what it means here."""
     return OpenApiResponse(ApiErrorSerializer, description=description)
+
+
+# The answers a researcher's endpoint documents besides its own: for lists, and for one object.
+ERROR = OpenApiResponse(ApiErrorSerializer)
+READ_ERRORS = {401: ERROR, 403: ERROR}
+DETAIL_ERRORS = {**READ_ERRORS, 404: ERROR}

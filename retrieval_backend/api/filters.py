@@ -11,7 +11,7 @@ from __future__ import annotations
 import django_filters
 from rest_framework.exceptions import ValidationError
 
-from retrieval_backend.models import Candidate, Clip, Job, MistakeQuery, RetrievalMethod, Sport, Video
+from retrieval_backend.models import Candidate, Clip, MistakeQuery, RetrievalMethod, Sport, Video
 
 # Text search scans the rows left by these filters; one of them must narrow the scan first.
 NARROWING = ("sport", "video", "skill")
@@ -109,15 +109,6 @@ class RetrievalMethodFilter(django_filters.FilterSet):
     class Meta:
         model = RetrievalMethod
         fields = ["backend"]
-
-
-class JobFilter(django_filters.FilterSet):
-    kind = django_filters.CharFilter(help_text="e.g. `generate_candidates`, `import_gallery`, `probe_videos`.")
-    status = django_filters.ChoiceFilter(choices=Job.Status.choices)
-
-    class Meta:
-        model = Job
-        fields = ["kind", "status"]
 
 
 class CandidateFilter(django_filters.FilterSet):

@@ -18,10 +18,10 @@ from rest_framework.reverse import reverse
 
 from core.api.errors import Conflict
 from core.api.schema import ApiErrorSerializer
+from core.api.serializers import JobSerializer
 from retrieval_backend.api.imports import by_line, prechecks_inline, runs_inline
 from retrieval_backend.api.serializers import (
     CandidateImportResultSerializer,
-    JobSerializer,
     ManifestErrorSerializer,
     ManifestImportResultSerializer,
 )

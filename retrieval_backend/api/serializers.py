@@ -1,18 +1,16 @@
-"""How the gallery, the methods, jobs and candidates look in the API, and what a request may send."""
+"""How the gallery, the methods and candidates look in the API, and what a request may send (jobs: core.api)."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from retrieval_backend.candidates.generation import MAX_K
 from retrieval_backend.candidates.importing import IMPORTED_BACKEND
 from retrieval_backend.methods import BackendParamsError, available_backends
-from retrieval_backend.models import Candidate, Clip, Job, MistakeQuery, RetrievalMethod, Sport, Video
+from retrieval_backend.models import Candidate, Clip, MistakeQuery, RetrievalMethod, Sport, Video
 
 
 class SportSerializer(serializers.ModelSerializer):
@@ -146,62 +144,6 @@ def _unstorable(value: Any) -> str:
     except UnicodeEncodeError:
         return "text must be valid Unicode: an unpaired UTF-16 surrogate (such as \\ud800) is not a character."
     return ""
-
-
-class JobSummarySerializer(serializers.ModelSerializer):
-    """A job as lists show it: what, where it stands, how far along (no error details)."""
-
-    percent = serializers.IntegerField(read_only=True, help_text="done / total, 0 to 100.")
-    is_finished = serializers.BooleanField(read_only=True, help_text="done, failed or cancelled: stop polling.")
-
-    class Meta:
-        model = Job
-        fields = [
-            "id",
-            "kind",
-            "status",
-            "done",
-            "total",
-            "percent",
-            "error_count",
-            "message",
-            "is_finished",
-            "created",
-            "started",
-            "finished",
-        ]
-        read_only_fields = fields
-
-
-class JobErrorSerializer(serializers.Serializer):
-    item = serializers.CharField(help_text="What failed: a query and method, a video, a manifest line.")
-    error = serializers.CharField(help_text="Why, and what to do.")
-    line = serializers.IntegerField(required=False, help_text="For manifest imports: the 1-based line.")
-    field = serializers.CharField(required=False, help_text="For manifest imports: the field on that line.")
-
-
-class JobSerializer(JobSummarySerializer):
-    """A job with its details: the first 1,000 per-item errors, its parameters and, when it has one, its result."""
-
-    errors = JobErrorSerializer(many=True, read_only=True)
-    params = serializers.SerializerMethodField()
-    result = serializers.SerializerMethodField(
-        help_text="What the job produced, once finished; for imports the counts (`videos new`, ...)."
-    )
-
-    class Meta(JobSummarySerializer.Meta):
-        fields = [*JobSummarySerializer.Meta.fields, "errors", "params", "result"]
-        read_only_fields = fields
-
-    @extend_schema_field(OpenApiTypes.OBJECT)
-    def get_params(self, job: Job) -> dict[str, Any]:
-        # Task names are plumbing; the result has its own field.
-        hidden = {"task", "finalize_task", "result", "upload"}
-        return {key: value for key, value in (job.params or {}).items() if key not in hidden}
-
-    @extend_schema_field(serializers.DictField(allow_null=True))
-    def get_result(self, job: Job) -> dict[str, Any] | None:
-        return (job.params or {}).get("result")
 
 
 class GenerationRequestSerializer(serializers.Serializer):

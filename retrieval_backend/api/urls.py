@@ -1,4 +1,4 @@
-"""API routes of retrieval_backend: the gallery, manifest imports, methods, jobs and candidates."""
+"""API routes of retrieval_backend: the gallery, manifest imports, methods, candidates and their generation."""
 
 from __future__ import annotations
 
@@ -13,10 +13,11 @@ router.register("videos", views.VideoViewSet, basename="video")
 router.register("clips", views.ClipViewSet, basename="clip")
 router.register("queries", views.MistakeQueryViewSet, basename="query")
 router.register("methods", views.RetrievalMethodViewSet, basename="method")
-router.register("jobs", views.JobViewSet, basename="job")
 router.register("candidates", views.CandidateViewSet, basename="candidate")
 
 urlpatterns = [
     path("gallery/import/", views.GalleryImportView.as_view(), name="gallery-import"),
+    # Mounted before core's jobs routes (config/urls.py), whose jobs/<id>/ would otherwise take this path.
+    path("jobs/generate-candidates/", views.GenerateCandidatesView.as_view(), name="job-generate-candidates"),
     *router.urls,
 ]

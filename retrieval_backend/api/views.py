@@ -1,4 +1,4 @@
-"""The researcher's endpoints of retrieval_backend: the gallery, manifests, methods, jobs and candidates.
+"""The researcher's endpoints of retrieval_backend: the gallery, manifests, methods, candidates, generation.
 
 Every endpoint is for researchers (staff with the model permission the request
 needs). Lists are cursor-paginated in id order with a fixed number of queries a
@@ -22,9 +22,9 @@ from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
 from core.api.errors import Conflict
-from core.api.pagination import IdCursorPagination
 from core.api.permissions import ResearcherModelPermissions
-from core.jobs import cancel_job
+from core.api.serializers import JobSerializer
+from core.models import Job
 from retrieval_backend.api import filters
 from retrieval_backend.api.import_views import (
     DETAIL_ERRORS,
@@ -40,8 +40,6 @@ from retrieval_backend.api.serializers import (
     CandidateSerializer,
     ClipSerializer,
     GenerationRequestSerializer,
-    JobSerializer,
-    JobSummarySerializer,
     MistakeQuerySerializer,
     RetrievalMethodSerializer,
     SportSerializer,
@@ -49,8 +47,7 @@ from retrieval_backend.api.serializers import (
 )
 from retrieval_backend.api.uploads import BODY_PARSERS
 from retrieval_backend.candidates.generation import GenerationError, start_generation
-from retrieval_backend.importing.upload_jobs import discard_unread_upload
-from retrieval_backend.models import Candidate, Clip, Job, MistakeQuery, RetrievalMethod, Sport, Video
+from retrieval_backend.models import Candidate, Clip, MistakeQuery, RetrievalMethod, Sport, Video
 
 
 class _Researcher:
@@ -169,51 +166,11 @@ class RetrievalMethodViewSet(_Researcher, viewsets.ModelViewSet):
             instance.delete()
 
 
-class NewestFirstPagination(IdCursorPagination):
-    ordering = "-id"
+class GenerateCandidatesView(_Researcher, APIView):
+    """``POST /api/v1/jobs/generate-candidates/``: under the jobs, as it answers with one (core.api serves the rest)."""
 
-
-@extend_schema_view(
-    list=extend_schema(
-        summary="List jobs, newest first", responses={200: JobSummarySerializer(many=True), **READ_ERRORS}
-    ),
-    retrieve=extend_schema(
-        summary="A job's status and progress",
-        description="Poll until `is_finished`; `errors` lists per-item problems (the first 1,000).",
-        responses={200: JobSerializer, **DETAIL_ERRORS},
-    ),
-)
-class JobViewSet(_Researcher, viewsets.ReadOnlyModelViewSet):
+    # Starting it needs the permission to add jobs, as when it was an action of the jobs endpoint.
     queryset = Job.objects.all()
-    filterset_class = filters.JobFilter
-    pagination_class = NewestFirstPagination
-
-    def get_serializer_class(self):
-        return JobSummarySerializer if self.action == "list" else JobSerializer
-
-    def get_queryset(self):
-        # A study's jobs (its exports) are served with the study, where its research group's access is
-        # checked; here only the gallery's jobs (imports, probing, embedding, generation).
-        queryset = super().get_queryset().exclude(params__has_key="study")
-        # The list leaves out the stored errors: up to 1,000 per job, and a page holds up to 1,000 jobs.
-        return queryset.defer("errors") if self.action == "list" else queryset
-
-    @extend_schema(
-        summary="Cancel a job",
-        description="Chunks not yet started are skipped; a chunk already running finishes its work. "
-        "A job that has ended is left as it is (409).",
-        request=None,
-        responses={200: JobSerializer, **DETAIL_ERRORS, 409: ERROR},
-    )
-    @action(detail=True, methods=["post"], filterset_class=None)
-    def cancel(self, request: Request, pk: str | None = None) -> Response:
-        job = self.get_object()
-        if not cancel_job(job):
-            job.refresh_from_db()
-            raise Conflict(f"job {job.pk} has already ended ({job.status}); there is nothing to cancel.")
-        job.refresh_from_db()
-        discard_unread_upload(job)
-        return Response(JobSerializer(job).data)
 
     @extend_schema(
         summary="Generate candidates",
@@ -222,8 +179,7 @@ class JobViewSet(_Researcher, viewsets.ReadOnlyModelViewSet):
         request=GenerationRequestSerializer,
         responses={202: JobSerializer, **WRITE_ERRORS},
     )
-    @action(detail=False, methods=["post"], url_path="generate-candidates", filterset_class=None)
-    def generate_candidates(self, request: Request) -> Response:
+    def post(self, request: Request) -> Response:
         wanted = GenerationRequestSerializer(data=request.data)
         wanted.is_valid(raise_exception=True)
         data = wanted.validated_data

@@ -51,7 +51,7 @@ def generate_candidates_for_all_queries(
         except GenerationError as exc:
             modeladmin.message_user(request, str(exc), messages.ERROR)
             return None
-        url = reverse("admin:retrieval_backend_job_change", args=[job.pk])
+        url = reverse("admin:core_job_change", args=[job.pk])
         modeladmin.message_user(
             request,
             format_html(

@@ -35,10 +35,11 @@ from typing import Any
 from celery.exceptions import SoftTimeLimitExceeded
 
 from core.jobs import TRANSIENT_ERRORS, ChunkResult, create_chunked_job, run_chunk
+from core.models import Job, JobChunk
 from retrieval_backend.candidates.sets import Ranking, params_hash, store_candidate_sets
 from retrieval_backend.embedding import embedding_job_for, index_key, indexes_for_key, ready_index
 from retrieval_backend.methods import get_backend
-from retrieval_backend.models import CandidateSet, EmbeddingIndex, Job, JobChunk, MistakeQuery, RetrievalMethod
+from retrieval_backend.models import CandidateSet, EmbeddingIndex, MistakeQuery, RetrievalMethod
 from retrieval_backend.ranking import IndexNotReady, ensure_index, rank_queries
 
 logger = logging.getLogger(__name__)

@@ -130,7 +130,7 @@ class VideoManifestCommand(ManifestCommand):
 
     def _follow(self, job_id: int, bar_stream: TextIO | None) -> None:
         from core.jobs import follow_job
-        from retrieval_backend.models import Job
+        from core.models import Job
 
         job = follow_job(Job.objects.get(pk=job_id), bar_stream or self.stderr._out, progress=bar_stream is not None)
         self.stdout.write(f"job {job_id}: {job.status}, {job.done}/{job.total} probed, {job.error_count} error(s)")

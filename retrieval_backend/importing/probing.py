@@ -15,8 +15,9 @@ from django.conf import settings
 from django.utils import timezone
 
 from core.jobs import ChunkResult, create_chunked_job
+from core.models import Job, JobChunk
 from retrieval_backend.importing.videos import DURATION_SLACK_S, PROBED_FIELDS, apply_probe, describe
-from retrieval_backend.models import Job, JobChunk, Video
+from retrieval_backend.models import Video
 from retrieval_backend.video.errors import VideoError
 from retrieval_backend.video.probe import probe
 

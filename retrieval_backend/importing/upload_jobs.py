@@ -14,6 +14,7 @@ from typing import Any
 from celery.exceptions import SoftTimeLimitExceeded
 
 from core.jobs import ChunkResult, create_chunked_job, fail_job, record_job_errors
+from core.models import Job, JobChunk
 from retrieval_backend.importing.importer import ImportFailed
 from retrieval_backend.importing.report import IssueLog
 from retrieval_backend.importing.uploaded import (
@@ -26,7 +27,6 @@ from retrieval_backend.importing.uploaded import (
     run_import,
 )
 from retrieval_backend.importing.videos import ProbeMode
-from retrieval_backend.models import Job, JobChunk
 
 IMPORT_TASK = "retrieval_backend.tasks.import_manifest_chunk"
 IMPORT_JOB_KINDS = frozenset(f"import_{kind}" for kind in IMPORTERS)

@@ -8,8 +8,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from core.models import Job
 from retrieval_backend.api import imports
-from retrieval_backend.models import Candidate, CandidateSet, Job, RetrievalMethod
+from retrieval_backend.models import Candidate, CandidateSet, RetrievalMethod
 from retrieval_backend.tasks import import_manifest_chunk
 from tests.api.conftest import make_researcher
 

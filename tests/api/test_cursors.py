@@ -6,7 +6,8 @@ import base64
 
 import pytest
 
-from retrieval_backend.models import Clip, Job
+from core.models import Job
+from retrieval_backend.models import Clip
 
 pytestmark = pytest.mark.django_db
 

@@ -8,10 +8,11 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from core.models import Job
 from retrieval_backend.api import imports
 from retrieval_backend.api.uploads import upload_root
 from retrieval_backend.importing import upload_jobs
-from retrieval_backend.models import Clip, Job, MistakeQuery, Sport, Video
+from retrieval_backend.models import Clip, MistakeQuery, Sport, Video
 from retrieval_backend.tasks import import_manifest_chunk
 from tests.api.conftest import make_researcher
 from tests.conftest import wait_for

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from core.models import Job
 from retrieval_backend.candidates.generation import run_generation_chunk
-from retrieval_backend.models import Candidate, CandidateSet, Job, RetrievalMethod
+from retrieval_backend.models import Candidate, CandidateSet, RetrievalMethod
 from tests.api.conftest import make_researcher
 from tests.conftest import wait_for
 

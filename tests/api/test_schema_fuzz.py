@@ -40,7 +40,8 @@ from schemathesis.checks import (
 
 from annotations.coach.judging import Answer, submit
 from annotations.models import StudyExport
-from retrieval_backend.models import Candidate, Job
+from core.models import Job
+from retrieval_backend.models import Candidate
 from studies.assignment import next_assignment_for
 from studies.models import Study
 from studies.tasks import build_study_items

@@ -17,8 +17,9 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from core.jobs import run_chunk
+from core.models import Job
 from retrieval_backend.importing.probing import probe_videos, queue_probe_job
-from retrieval_backend.models import Clip, Job, Sport, Video
+from retrieval_backend.models import Clip, Sport, Video
 from retrieval_backend.video.errors import NotAVideo, SlowToDecode, TruncatedVideo
 from retrieval_backend.video.probe import MAX_SIDE, probe
 from retrieval_backend.video.synthetic import write_synthetic_video

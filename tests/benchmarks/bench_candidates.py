@@ -185,8 +185,9 @@ def _write_ready_index(method, clip_ids, clip_sports, rng) -> None:
 
 
 def _measure(methods, queries) -> None:
+    from core.models import Job
     from retrieval_backend.candidates import generation as candidates
-    from retrieval_backend.models import Candidate, Job
+    from retrieval_backend.models import Candidate
     from retrieval_backend.ranking import rank_queries
 
     print("\nwarm-up, once per worker process (one query per method):")

@@ -226,7 +226,7 @@ def test_each_query_shows_its_fault_not_the_correct_execution(demo_folder: Path)
 
 @pytest.mark.django_db
 def test_it_creates_a_demo_study_waiting_for_the_worker(demo_folder: Path) -> None:
-    from retrieval_backend.models import Job
+    from core.models import Job
     from studies.models import CoachProfile, Study
 
     output = seed(demo_folder)

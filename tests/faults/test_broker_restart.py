@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from retrieval_backend.models import EmbeddingIndex, Job, JobChunk, RetrievalMethod
+from core.models import Job, JobChunk
+from retrieval_backend.models import EmbeddingIndex, RetrievalMethod
 from retrieval_backend.search import ClipIndex
 from tests.conftest import ROOT, database_url_for_current_test_db, wait_for
 from tests.faults.services import PrivateRedis

@@ -20,7 +20,8 @@ from django.urls import reverse
 from annotations.models import StudyExport
 from annotations.research.export.runs import run_export, start_export
 from core.jobs import resume_job, run_chunk
-from retrieval_backend.models import Clip, Job, Sport
+from core.models import Job
+from retrieval_backend.models import Clip, Sport
 from retrieval_backend.prerender import queue_rendering, render_chunk
 from tests.annotations.judged_study import judge_everything, open_study, prefer
 from tests.conftest import database_url_for_current_test_db
@@ -51,7 +52,7 @@ RENDER_WHILE_FULL = textwrap.dedent(
     from django.contrib.auth import get_user_model
     from django.test import Client
     from core.jobs import run_chunk
-    from retrieval_backend.models import Job
+    from core.models import Job
     from retrieval_backend.prerender import render_chunk
 
     clip_url, job_id = sys.argv[1], int(sys.argv[2])

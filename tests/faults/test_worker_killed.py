@@ -25,9 +25,10 @@ from annotations.models import StudyExport
 from annotations.research.export.runs import start_export
 from config.celery_app import app
 from core.jobs import resume_job
+from core.models import Job, JobChunk
 from retrieval_backend.embedding import ensure_index, ready_index
 from retrieval_backend.methods import get_backend
-from retrieval_backend.models import EmbeddingIndex, Job, JobChunk, RetrievalMethod
+from retrieval_backend.models import EmbeddingIndex, RetrievalMethod
 from retrieval_backend.search import ClipIndex
 from studies import lifecycle
 from studies.items import plan_items

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from core.jobs import resume_job, run_chunk
+from core.models import Job, JobChunk
 from retrieval_backend.embedding import assemble_index, embed_chunk, ensure_index, shard_paths
-from retrieval_backend.models import Clip, EmbeddingIndex, Job, JobChunk, MistakeQuery, RetrievalMethod, Sport, Video
+from retrieval_backend.models import Clip, EmbeddingIndex, MistakeQuery, RetrievalMethod, Sport, Video
 from retrieval_backend.ranking import IndexNotReady, rank_queries
 from retrieval_backend.video.synthetic import moving_bar
 from tests.conftest import wait_for

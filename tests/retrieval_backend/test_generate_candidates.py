@@ -8,6 +8,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
+from core.models import Job, JobChunk
 from retrieval_backend.candidates import generation as candidates
 from retrieval_backend.candidates.generation import IndexStillBuilding, run_generation_chunk, start_generation
 from retrieval_backend.embedding import CHUNK_TASK, EMBED_JOB_KIND, FINALIZE_TASK, index_key
@@ -17,8 +18,6 @@ from retrieval_backend.models import (
     CandidateSet,
     Clip,
     EmbeddingIndex,
-    Job,
-    JobChunk,
     MistakeQuery,
     RetrievalMethod,
     Sport,
@@ -264,7 +263,7 @@ def test_the_admin_action_asks_for_k_and_queues_a_job(gallery, admin_client):
     done = admin_client.post(url, {**action, "apply": "1", "k": "4"})
     job = Job.objects.get(kind="generate_candidates")
     assert done.status_code == 302
-    assert done["Location"] == reverse("admin:retrieval_backend_job_change", args=[job.pk])
+    assert done["Location"] == reverse("admin:core_job_change", args=[job.pk])
     assert (job.params["k"], job.total) == (4, 9)
 
 
@@ -281,8 +280,8 @@ def test_the_admin_action_refuses_a_bad_k(gallery, admin_client):
 def test_job_pages_reload_themselves_while_the_job_runs_and_stop_when_it_ends(gallery, admin_client):
     job = start_generation([gallery], None, k=3)
     refresh = b'<meta http-equiv="refresh"'
-    change = reverse("admin:retrieval_backend_job_change", args=[job.pk])
-    listing = reverse("admin:retrieval_backend_job_changelist")
+    change = reverse("admin:core_job_change", args=[job.pk])
+    listing = reverse("admin:core_job_changelist")
     assert refresh in admin_client.get(change).content
     assert refresh in admin_client.get(listing).content
     assert b"<progress" in admin_client.get(listing).content

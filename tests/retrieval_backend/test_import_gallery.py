@@ -12,8 +12,9 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from core.jobs import run_chunk
+from core.models import Job
 from retrieval_backend.importing.probing import probe_videos
-from retrieval_backend.models import Clip, Job, Sport, Video
+from retrieval_backend.models import Clip, Sport, Video
 from retrieval_backend.video.errors import NotAVideo, TruncatedVideo
 from retrieval_backend.video.probe import probe
 from tests.conftest import wait_for

@@ -11,8 +11,9 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from core.jobs import run_chunk
+from core.models import Job
 from retrieval_backend.importing.probing import probe_videos
-from retrieval_backend.models import Clip, Job, MistakeQuery, Video
+from retrieval_backend.models import Clip, MistakeQuery, Video
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from retrieval_backend.models import Clip, Job, MistakeQuery, Sport, Video
+from core.models import Job
+from retrieval_backend.models import Clip, MistakeQuery, Sport, Video
 from retrieval_backend.tasks import render_clips_chunk
 from retrieval_backend.video.probe import probe
 from retrieval_backend.video.render import rendered_path

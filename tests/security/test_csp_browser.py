@@ -152,7 +152,7 @@ def test_admin_report_and_api_docs_keep_working_under_the_policy(live_server, pa
         ("study form", reverse("admin:studies_study_change", args=[judged.study.pk])),
         ("new study form", reverse("admin:studies_study_add")),
         ("progress", reverse("admin:studies_study_progress", args=[judged.study.pk])),
-        ("jobs", reverse("admin:retrieval_backend_job_changelist")),
+        ("jobs", reverse("admin:core_job_changelist")),
         ("judgements", reverse("admin:annotations_judgement_changelist")),
     ]:
         page.goto(live_server.url + url)

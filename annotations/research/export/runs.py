@@ -19,8 +19,9 @@ from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from annotations.models import StudyExport
+from core.dispatch import send_on_commit
 from core.jobs import fail_job, finish_job
-from retrieval_backend.models import Job
+from core.models import Job
 from studies.models import Study
 
 logger = logging.getLogger(__name__)
@@ -33,8 +34,6 @@ def start_export(
     study: Study, *, requested_by: AbstractBaseUser | None = None, include_identities: bool = False
 ) -> StudyExport:
     """Create the run and its job, and queue the worker task once the transaction commits."""
-    from config.celery_app import app
-
     with transaction.atomic():
         job = Job.objects.create(kind=JOB_KIND, params={"study": study.slug, "include_identities": include_identities})
         export = StudyExport.objects.create(
@@ -43,7 +42,7 @@ def start_export(
         # What `resume_job` sends again after a worker died half-way (the run starts over).
         job.params = {**job.params, "task": EXPORT_TASK, "task_args": [export.pk]}
         job.save(update_fields=["params"])
-        transaction.on_commit(lambda: app.send_task(EXPORT_TASK, args=(export.pk,)))
+        send_on_commit(EXPORT_TASK, export.pk)
     return export
 
 

@@ -7,10 +7,11 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from core.jobs import follow_job
+from core.models import Job
 from retrieval_backend import command_args
 from retrieval_backend.embedding import ensure_index, index_key, indexes_for_key
 from retrieval_backend.methods import BackendNotFound, BackendParamsError, get_backend
-from retrieval_backend.models import EmbeddingIndex, Job, RetrievalMethod
+from retrieval_backend.models import EmbeddingIndex, RetrievalMethod
 
 
 class Command(BaseCommand):

@@ -7,9 +7,10 @@ import time
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from core.jobs import follow_job
+from core.models import Job
 from retrieval_backend import command_args
 from retrieval_backend.method_lookup import resolve_methods, split_names
-from retrieval_backend.models import Job, MistakeQuery
+from retrieval_backend.models import MistakeQuery
 
 SHOWN_ERRORS = 10
 

@@ -21,7 +21,7 @@ from annotations.coach.judging import Answer, revise
 from annotations.models import Judgement, StudyExport
 from annotations.research.export.bundle import write_bundle
 from annotations.research.export.runs import run_export, start_export
-from retrieval_backend.models import Job
+from core.models import Job
 from studies.models import Item
 from tests.annotations.judged_study import judge_everything, open_study, prefer, screen_side
 from tests.conftest import ROOT, database_url_for_current_test_db

@@ -16,7 +16,7 @@ from core.jobs import (
     resume_job,
     run_chunk,
 )
-from retrieval_backend.models import Job, JobChunk
+from core.models import Job, JobChunk
 
 pytestmark = pytest.mark.django_db
 

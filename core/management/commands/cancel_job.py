@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from core.jobs import cancel_job
-from retrieval_backend.models import Job
+from core.models import Job
 
 
 class Command(BaseCommand):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from django import template
 from django.utils.html import format_html
 
-from retrieval_backend.models import Job
+from core.models import Job
 
 register = template.Library()
 

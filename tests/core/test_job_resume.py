@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from core.jobs import resume_job
+from core.models import JobChunk
 from retrieval_backend.candidates.generation import start_generation
-from retrieval_backend.models import Candidate, CandidateSet, JobChunk, MistakeQuery, RetrievalMethod
+from retrieval_backend.models import Candidate, CandidateSet, MistakeQuery, RetrievalMethod
 from retrieval_backend.ranking import rank_queries
 from tests.conftest import wait_for
 from tests.retrieval_backend.test_generate_candidates import make_gallery

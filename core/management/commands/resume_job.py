@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from core.jobs import JobNotResumable, follow_job, resume_job
-from retrieval_backend.models import Job, JobChunk
+from core.models import Job, JobChunk
 
 
 class Command(BaseCommand):
