@@ -31,20 +31,7 @@ class VideoAdmin(admin.ModelAdmin):
     search_fields = ["title", "external_id", "source_uri", "sha256"]
     list_select_related = ["sport"]
     show_full_result_count = False
-    readonly_fields = [
-        "sha256",
-        "size_bytes",
-        "duration_s",
-        "fps",
-        "width",
-        "height",
-        "codec",
-        "has_audio",
-        "frame_count",
-        "probe_status",
-        "probe_error",
-        "created",
-    ]
+    readonly_fields = [*Video.PROBED_FIELDS, "created"]
 
 
 @admin.register(Clip)

@@ -24,6 +24,21 @@ class Video(models.Model):
         GALLERY = "gallery", "gallery source"
         QUERY = "query", "query recording"
 
+    # What probing the file fills in (retrieval_backend.video.probe); read-only everywhere else.
+    PROBED_FIELDS = (
+        "sha256",
+        "size_bytes",
+        "duration_s",
+        "fps",
+        "width",
+        "height",
+        "codec",
+        "has_audio",
+        "frame_count",
+        "probe_status",
+        "probe_error",
+    )
+
     class ProbeStatus(models.TextChoices):
         PENDING = "pending", "not probed yet"
         OK = "ok", "probed"

@@ -18,6 +18,7 @@ from retrieval_backend.importing.manifest import GalleryEntry, ManifestLine, par
 from retrieval_backend.importing.report import Issue
 from retrieval_backend.importing.videos import (
     DURATION_SLACK_S,
+    VIDEO_INSERTS,
     VIDEO_WRITTEN,
     KnownVideos,
     ProbeMode,
@@ -31,7 +32,6 @@ from retrieval_backend.models import Clip, Sport, Video
 from retrieval_backend.video.probe import VideoInfo
 
 # Statements the second pass runs once per batch, for all the batch's rows.
-_VIDEOS = RowWriter(Video, [*VIDEO_WRITTEN, "created", "updated"])
 _VIDEO_UPDATES = RowWriter(Video, [*VIDEO_WRITTEN, "updated"])
 # A clip's content, in the order compared and written; its key and video come first when read.
 _CLIP_CONTENT = ["start_s", "end_s", "skill", "narration", "sport_id"]
@@ -267,7 +267,7 @@ class GalleryImport(ManifestImport[GalleryEntry]):
                     if video.sport_id != old_sport:
                         moved_sport.append(video)
             video_of[entry.line] = video
-        _VIDEOS.insert([(*row.values(VIDEO_WRITTEN), stamp, stamp) for row in new_rows.values()])
+        VIDEO_INSERTS.insert([(*row.values(VIDEO_WRITTEN), stamp, stamp) for row in new_rows.values()])
         new_ids = dict(
             Video.objects.filter(source_uri__in=[row.source_uri for row in new_rows.values()]).values_list(
                 "source_uri", "id"

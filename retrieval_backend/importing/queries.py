@@ -18,6 +18,7 @@ from retrieval_backend.importing.report import Issue
 from retrieval_backend.importing.videos import (
     DURATION_SLACK_S,
     PROBED_FIELDS,
+    VIDEO_INSERTS,
     VIDEO_WRITTEN,
     KnownVideos,
     ProbeMode,
@@ -29,7 +30,6 @@ from retrieval_backend.importing.videos import (
 from retrieval_backend.models import Clip, MistakeQuery, Sport, Video
 from retrieval_backend.video.probe import VideoInfo
 
-_VIDEOS = RowWriter(Video, [*VIDEO_WRITTEN, "created", "updated"])
 _PROBED = RowWriter(Video, [*PROBED_FIELDS, "updated"])
 QUERY_FIELDS = ["video", "sport", "skill", "start_s", "end_s", "mistake", "updated"]
 Positive = MistakeQuery.positives.through
@@ -239,7 +239,7 @@ class QueryImport(ManifestImport[QueryEntry]):
                     probed[video.id] = video
                 self._known_videos.add(video.id)
             video_of[entry.line] = video
-        _VIDEOS.insert([(*row.values(VIDEO_WRITTEN), stamp, stamp) for row in created.values()])
+        VIDEO_INSERTS.insert([(*row.values(VIDEO_WRITTEN), stamp, stamp) for row in created.values()])
         for uri, video_id in Video.objects.filter(source_uri__in=list(created)).values_list("source_uri", "id"):
             created[uri].id = video_id
         _PROBED.update([(*row.values(PROBED_FIELDS), stamp, row.id) for row in probed.values()])

@@ -11,7 +11,7 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from retrieval_backend.importing.bulk import select_in
+from retrieval_backend.importing.bulk import RowWriter, select_in
 from retrieval_backend.importing.locations import VideoLocation
 from retrieval_backend.models import Sport, Video
 from retrieval_backend.video.errors import VideoError
@@ -108,19 +108,9 @@ class VideoRow:
 VIDEO_COLUMNS = list(VideoRow.__dataclass_fields__)
 VIDEO_WRITTEN = VIDEO_COLUMNS[1:]
 
-PROBED_FIELDS = [
-    "sha256",
-    "size_bytes",
-    "duration_s",
-    "fps",
-    "width",
-    "height",
-    "codec",
-    "has_audio",
-    "frame_count",
-    "probe_status",
-    "probe_error",
-]
+PROBED_FIELDS = list(Video.PROBED_FIELDS)
+# New videos, inserted a batch at a time by the gallery and the query imports.
+VIDEO_INSERTS = RowWriter(Video, [*VIDEO_WRITTEN, "created", "updated"])
 
 
 def apply_probe(video: Video | VideoRow, info: VideoInfo) -> None:
