@@ -54,45 +54,37 @@ class _Researcher:
     permission_classes = [ResearcherModelPermissions]
 
 
-@extend_schema_view(
-    list=extend_schema(summary="List sports", responses={200: SportSerializer(many=True), **READ_ERRORS}),
-    retrieve=extend_schema(summary="A sport", responses={200: SportSerializer, **DETAIL_ERRORS}),
-)
+def _read_only_schema(listed: str, one: str, serializer, *, filtered: bool = True):
+    """The schema of a read-only viewset: its list (a 400 for a bad filter where it filters) and its detail."""
+    list_errors = {400: ERROR, **READ_ERRORS} if filtered else READ_ERRORS
+    return extend_schema_view(
+        list=extend_schema(summary=listed, responses={200: serializer(many=True), **list_errors}),
+        retrieve=extend_schema(summary=one, responses={200: serializer, **DETAIL_ERRORS}),
+    )
+
+
+@_read_only_schema("List sports", "A sport", SportSerializer, filtered=False)
 class SportViewSet(_Researcher, viewsets.ReadOnlyModelViewSet):
     queryset = Sport.objects.all()
     serializer_class = SportSerializer
     filterset_class = filters.SportFilter
 
 
-@extend_schema_view(
-    list=extend_schema(summary="List videos", responses={200: VideoSerializer(many=True), **READ_ERRORS}),
-    retrieve=extend_schema(summary="A video", responses={200: VideoSerializer, **DETAIL_ERRORS}),
-)
+@_read_only_schema("List videos", "A video", VideoSerializer, filtered=False)
 class VideoViewSet(_Researcher, viewsets.ReadOnlyModelViewSet):
     queryset = Video.objects.select_related("sport")
     serializer_class = VideoSerializer
     filterset_class = filters.VideoFilter
 
 
-@extend_schema_view(
-    list=extend_schema(
-        summary="List gallery clips", responses={200: ClipSerializer(many=True), 400: ERROR, **READ_ERRORS}
-    ),
-    retrieve=extend_schema(summary="A gallery clip", responses={200: ClipSerializer, **DETAIL_ERRORS}),
-)
+@_read_only_schema("List gallery clips", "A gallery clip", ClipSerializer)
 class ClipViewSet(_Researcher, viewsets.ReadOnlyModelViewSet):
     queryset = Clip.objects.select_related("sport")
     serializer_class = ClipSerializer
     filterset_class = filters.ClipFilter
 
 
-@extend_schema_view(
-    list=extend_schema(
-        summary="List mistake queries",
-        responses={200: MistakeQuerySerializer(many=True), 400: ERROR, **READ_ERRORS},
-    ),
-    retrieve=extend_schema(summary="A mistake query", responses={200: MistakeQuerySerializer, **DETAIL_ERRORS}),
-)
+@_read_only_schema("List mistake queries", "A mistake query", MistakeQuerySerializer)
 class MistakeQueryViewSet(_Researcher, viewsets.ReadOnlyModelViewSet):
     queryset = MistakeQuery.objects.select_related("sport").prefetch_related(
         Prefetch("positives", queryset=Clip.objects.only("id", "external_id"))
