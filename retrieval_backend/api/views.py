@@ -54,6 +54,22 @@ class _Researcher:
     permission_classes = [ResearcherModelPermissions]
 
 
+def _import_action():
+    """``POST .../import/``: a manifest file, as the request body or an upload; neither filtered nor paginated.
+
+    A new decorator for each action: ``action`` keeps its keyword arguments in one dict, which the
+    schema decorators then write into.
+    """
+    return action(
+        detail=False,
+        methods=["post"],
+        url_path="import",
+        parser_classes=[*BODY_PARSERS, MultiPartParser],
+        filterset_class=None,
+        pagination_class=None,
+    )
+
+
 def _read_only_schema(listed: str, one: str, serializer, *, filtered: bool = True):
     """The schema of a read-only viewset: its list (a 400 for a bad filter where it filters) and its detail."""
     list_errors = {400: ERROR, **READ_ERRORS} if filtered else READ_ERRORS
@@ -93,14 +109,7 @@ class MistakeQueryViewSet(_Researcher, viewsets.ReadOnlyModelViewSet):
     filterset_class = filters.MistakeQueryFilter
 
     @manifest_schema("mistake query", "import_queries")
-    @action(
-        detail=False,
-        methods=["post"],
-        url_path="import",
-        parser_classes=[*BODY_PARSERS, MultiPartParser],
-        filterset_class=None,
-        pagination_class=None,
-    )
+    @_import_action()
     def import_manifest(self, request: Request) -> Response:
         return import_manifest(request, "queries")
 
@@ -206,13 +215,6 @@ class CandidateViewSet(_Researcher, viewsets.GenericViewSet, mixins.ListModelMix
     filterset_class = filters.CandidateFilter
 
     @candidate_import_schema
-    @action(
-        detail=False,
-        methods=["post"],
-        url_path="import",
-        parser_classes=[*BODY_PARSERS, MultiPartParser],
-        filterset_class=None,
-        pagination_class=None,
-    )
+    @_import_action()
     def import_file(self, request: Request) -> Response:
         return import_candidate_file(request)

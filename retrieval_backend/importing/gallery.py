@@ -26,7 +26,7 @@ from retrieval_backend.importing.videos import (
     apply_probe,
     describe,
     ensure_sports,
-    missing_file,
+    with_files,
 )
 from retrieval_backend.models import Clip, Sport, Video
 from retrieval_backend.video.probe import VideoInfo
@@ -70,15 +70,7 @@ class GalleryImport(ManifestImport[GalleryEntry]):
     def check_batch(self, entries: list[GalleryEntry]) -> None:
         for entry in entries:
             self._check_duplicates(entry)
-        usable = []
-        for entry in entries:
-            if entry.location is None:
-                continue
-            problem = missing_file(entry.location, entry.video_text or "")
-            if problem:
-                self.fail(entry.line, "video", problem)
-            else:
-                usable.append(entry)
+        usable = with_files(entries, self.fail)
         known = KnownVideos.fetch((e.external_id for e in entries if e.external_id), (e.location.uri for e in usable))
         matches = {e.line: self._match(e, known, sha=None) for e in usable}
         infos = self._probe(usable, matches)

@@ -25,7 +25,7 @@ from retrieval_backend.importing.videos import (
     VideoRow,
     apply_probe,
     ensure_sports,
-    missing_file,
+    with_files,
 )
 from retrieval_backend.models import Clip, MistakeQuery, Sport, Video
 from retrieval_backend.video.probe import VideoInfo
@@ -61,15 +61,7 @@ class QueryImport(ManifestImport[QueryEntry]):
                 first = self._query_ids.setdefault(entry.external_id, entry.line)
                 if first != entry.line:
                     self.fail(entry.line, "id", f"'{entry.external_id}' is already used on line {first}")
-        usable = []
-        for entry in entries:
-            if entry.location is None:
-                continue
-            problem = missing_file(entry.location, entry.video_text or "")
-            if problem:
-                self.fail(entry.line, "video", problem)
-            else:
-                usable.append(entry)
+        usable = with_files(entries, self.fail)
         known = KnownVideos.fetch(uris=(e.location.uri for e in usable))
         infos = self._probe(usable, known)
         by_sha = KnownVideos.fetch(shas=(info.sha256 for info in infos.values()))

@@ -28,6 +28,20 @@ class ProbeMode:
     CHOICES = (SYNC, NONE, ASYNC)
 
 
+def with_files(entries: list, fail) -> list:
+    """The entries whose video file can be used; ``fail(line, field, message)`` is told of each that can't."""
+    usable = []
+    for entry in entries:
+        if entry.location is None:
+            continue
+        problem = missing_file(entry.location, entry.video_text or "")
+        if problem:
+            fail(entry.line, "video", problem)
+        else:
+            usable.append(entry)
+    return usable
+
+
 def missing_file(location: VideoLocation, written: str) -> str | None:
     """Why a local video can't be used before even opening it (missing, a folder), or ``None``.
 
