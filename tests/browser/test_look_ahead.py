@@ -170,6 +170,7 @@ def test_a_preloaded_clip_keeps_its_decoded_data_when_its_item_appears(live_serv
     page.wait_for_function(f"() => !location.pathname.includes('{first_token}') && window.atSwap")
     # HAVE_CURRENT_DATA (2) or better at once: the new item's first frame is there to show, nothing refetched.
     at_swap = page.evaluate("() => window.atSwap")
-    assert len(at_swap) == 2 and min(at_swap) >= 2, at_swap
+    assert len(at_swap) == 2
+    assert min(at_swap) >= 2, at_swap
     assert page.evaluate("() => window.emptied") == 0
     assert page.eval_on_selector_all("#task video", "vs => vs.every(v => v.preloadedHere && v.readyState >= 2)")
