@@ -41,7 +41,7 @@ def study_detail(request: HttpRequest, slug: str) -> HttpResponse:
         {
             "study": study,
             "instructions": render_instructions(study.instructions),
-            "progress": progress_for(study, done),
+            "progress": progress_for(study, request.user, done),
             "started": participation is not None,
         },
     )
