@@ -160,6 +160,16 @@ def coach_studies(coach: AbstractBaseUser) -> list[StudyCard]:
     return cards
 
 
+def studies_being_prepared(coach: AbstractBaseUser) -> bool:
+    """Whether a study the coach may judge is having its items built (the demo's, on a fresh install).
+
+    Its status is ``generating`` until the items are built; the demo's then goes live by itself,
+    so the home page can say it is coming and look again, instead of "nothing for you".
+    """
+    preparing = Study.objects.filter(status=Study.Status.GENERATING)
+    return any(is_eligible(study, coach) for study in preparing)
+
+
 def done_reason(study: Study, coach: AbstractBaseUser) -> DoneReason:
     """Why the coach has nothing to judge in ``study`` now, worked out without reserving anything."""
     if study.status == Study.Status.CLOSED:
