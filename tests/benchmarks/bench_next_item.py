@@ -101,6 +101,14 @@ def _measure(base: str, slug: str) -> tuple[list[float], list[float], int]:
 
 
 def main() -> None:
+    try:
+        import playwright  # noqa: F401 - only whether it is installed
+    except ImportError:
+        print("skipped: Playwright is not installed (pip install playwright)")
+        return
+    if not Path("/usr/bin/chromium").exists():
+        print("skipped: no Chromium at /usr/bin/chromium (Debian's chromium package)")
+        return
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs an event loop in this thread
     for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
         os.environ.pop(name, None)  # a proxy would swallow requests to the live server
