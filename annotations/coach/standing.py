@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
-from django.db.models import F
+from django.db.models import Count, F, Q
 
 from studies.assignment import AssignmentError, is_eligible, next_assignment_for
 from studies.models import Assignment, Item, Participation, Study
@@ -25,9 +25,11 @@ OPEN_ITEMS_CACHE_S = 60
 
 @dataclass(frozen=True)
 class Progress:
+    """How far a coach is in a study: ``done`` of ``total``, where ``total`` is done + what is left for them."""
+
     done: int
     total: int
-    # True when ``total`` is the coach's quota; otherwise it is done + the study's open items.
+    # True when ``total`` is the coach's quota (exact); otherwise an estimate, a minute old at most.
     is_quota: bool
 
     @property
@@ -37,8 +39,8 @@ class Progress:
     @property
     def text(self) -> str:
         if self.is_quota:
-            return f"{self.done} of {self.total} done"
-        return f"{self.done} judged · about {self.total - self.done} open"
+            return f"{self.done} of {self.total} for you"
+        return f"{self.done} of about {self.total} for you"
 
 
 @dataclass(frozen=True)
@@ -67,10 +69,40 @@ def open_items(study: Study) -> int:
     return count
 
 
-def progress_for(study: Study, done: int) -> Progress:
+def _left_for(study: Study, coach: AbstractBaseUser) -> int:
+    """Items the coach may still judge: open items they have not had, plus the ones they hold now.
+
+    The engine never offers a coach an item twice, so an open item the coach already has an
+    assignment on (judged, flagged, given back) is not theirs to judge; one they hold
+    (reserved or look-ahead) is, even when their hold is what fills it. One query over the
+    coach's own assignments in the study (an index), not a scan of the study's items.
+    """
+    mine = Assignment.objects.filter(study=study, coach=coach).aggregate(
+        had_open=Count("pk", filter=Q(item__load__lt=F("item__needed")) & ~Q(status__in=Assignment.LIVE)),
+        held_full=Count("pk", filter=Q(item__load__gte=F("item__needed"), status__in=Assignment.LIVE)),
+    )
+    return max(0, open_items(study) - mine["had_open"] + mine["held_full"])
+
+
+def progress_for(study: Study, coach: AbstractBaseUser, done: int) -> Progress:
+    """The coach's progress: ``done`` of done + what is left for them (their quota's rest at most).
+
+    What is left is counted at most once a minute per coach (``_left_for``) and, in between,
+    lowered by each judgement they make since, so it moves as they work without a query per
+    page. Other coaches' work reaches it with the next count; "about" says so.
+    """
+    key = f"coachbench:left-for:{study.pk}:{coach.pk}"
+    counted = cache.get(key)
+    if counted is None:
+        counted = (_left_for(study, coach), done)
+        cache.set(key, counted, OPEN_ITEMS_CACHE_S)
+    left_then, done_then = counted
+    left = max(0, left_then - max(0, done - done_then))
     if study.quota_per_coach:
-        return Progress(done, study.quota_per_coach, is_quota=True)
-    return Progress(done, done + open_items(study), is_quota=False)
+        quota_left = max(0, study.quota_per_coach - done)
+        if quota_left <= left:
+            return Progress(done, done + quota_left, is_quota=True)
+    return Progress(done, done + left, is_quota=False)
 
 
 def may_open(study: Study, coach: AbstractBaseUser, participation: Participation | None) -> bool:
@@ -120,12 +152,22 @@ def coach_studies(coach: AbstractBaseUser) -> list[StudyCard]:
         cards.append(
             StudyCard(
                 study=study,
-                progress=progress_for(study, done),
+                progress=progress_for(study, coach, done),
                 started=participation is not None,
                 holding=bool(participation and participation.current_id),
             )
         )
     return cards
+
+
+def studies_being_prepared(coach: AbstractBaseUser) -> bool:
+    """Whether a study the coach may judge is having its items built (the demo's, on a fresh install).
+
+    Its status is ``generating`` until the items are built; the demo's then goes live by itself,
+    so the home page can say it is coming and look again, instead of "nothing for you".
+    """
+    preparing = Study.objects.filter(status=Study.Status.GENERATING)
+    return any(is_eligible(study, coach) for study in preparing)
 
 
 def done_reason(study: Study, coach: AbstractBaseUser) -> DoneReason:

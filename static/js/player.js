@@ -290,7 +290,11 @@
     box.querySelectorAll("video").forEach(function (kept) {
       var fresh = root && root.querySelector("video[src='" + kept.getAttribute("src") + "']");
       if (!fresh) return unload(kept);
-      Array.prototype.forEach.call(fresh.attributes, function (a) { kept.setAttribute(a.name, a.value); });
+      // Setting src, even to the same address, restarts the media load and drops the decoded data:
+      // every other attribute is copied, src is already the one the page names.
+      Array.prototype.forEach.call(fresh.attributes, function (a) {
+        if (a.name !== "src" || kept.getAttribute("src") !== a.value) kept.setAttribute(a.name, a.value);
+      });
       fresh.replaceWith(kept);
       unload(fresh);
       if (kept.autoplay) kept.play().catch(function () {});

@@ -203,7 +203,7 @@ def test_a_coach_at_their_quota_is_told_so(api, judged):
     Study.objects.filter(pk=judged.study.pk).update(quota_per_coach=1)
     client = api(judged.coaches[0])
     task = _next(client, judged.study)["task"]
-    assert task["progress"] == {"done": 0, "total": 1, "is_quota": True, "percent": 0, "text": "0 of 1 done"}
+    assert task["progress"] == {"done": 0, "total": 1, "is_quota": True, "percent": 0, "text": "0 of 1 for you"}
     client.post(f"/api/v1/coach/tasks/{task['token']}/answer/", _answer_for(task))
     done = _next(client, judged.study)
     assert done["task"] is None

@@ -131,3 +131,46 @@ def test_a_refused_answer_keeps_the_preloaded_clips_and_the_last_item_ends_clean
     page.wait_for_timeout(500)
     assert page.eval_on_selector_all("#preload video", "vs => vs.length") == 0
     assert not Assignment.objects.filter(status=Assignment.Status.UPCOMING).exists()
+
+
+def test_a_preloaded_clip_keeps_its_decoded_data_when_its_item_appears(live_server, page, make_video):
+    gallery = playable_gallery(make_video, clip_seconds=1.2, n_clips=4, width=320, height=180)
+    study = live_study(gallery, raters_per_item=1)
+    add_items(study, gallery, ["likert", "likert"])
+    make_coach("ana", sports=[gallery.sport])
+    page.goto(live_server.url + reverse("login"))
+    page.fill("input[name='username']", "ana")
+    page.fill("input[name='password']", "pw-for-tests-123")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("text=Serve corrections")
+    page.goto(live_server.url + reverse("coach:continue", args=[study.slug]))
+    page.wait_for_selector("#task[data-kind='likert']")
+    page.wait_for_function(
+        "() => { const v = [...document.querySelectorAll('#preload video')];"
+        " return v.length === 2 && v.every(x => x.readyState >= 3); }"
+    )
+    # Watch the preloaded videos: an `emptied` event means their media load started over. Right after the
+    # swap (this listener runs after player.js's own), note how much each of the new item's videos holds.
+    page.evaluate(
+        """() => {
+          window.emptied = 0;
+          document.querySelectorAll('#preload video').forEach(v => {
+            v.preloadedHere = true;
+            v.addEventListener('emptied', () => { window.emptied += 1; });
+          });
+          document.addEventListener('htmx:afterSwap', () => {
+            const videos = [...document.querySelectorAll('#task video')];
+            if (videos.every(v => v.preloadedHere)) window.atSwap = videos.map(v => v.readyState);
+          });
+        }"""
+    )
+    first_token = page.url.rstrip("/").rsplit("/", 1)[-1]
+    page.keyboard.press("3")
+    page.keyboard.press("Enter")
+    page.wait_for_function(f"() => !location.pathname.includes('{first_token}') && window.atSwap")
+    # HAVE_CURRENT_DATA (2) or better at once: the new item's first frame is there to show, nothing refetched.
+    at_swap = page.evaluate("() => window.atSwap")
+    assert len(at_swap) == 2
+    assert min(at_swap) >= 2, at_swap
+    assert page.evaluate("() => window.emptied") == 0
+    assert page.eval_on_selector_all("#task video", "vs => vs.every(v => v.preloadedHere && v.readyState >= 2)")

@@ -51,8 +51,10 @@ COACH_ERRORS = {
 
 class CoachProgressSerializer(serializers.Serializer):
     done = serializers.IntegerField()
-    total = serializers.IntegerField(help_text="The quota, or done plus the items still open (about).")
-    is_quota = serializers.BooleanField()
+    total = serializers.IntegerField(
+        help_text="Done plus the items left for you: your quota's rest when it binds, else about (a minute old)."
+    )
+    is_quota = serializers.BooleanField(help_text="True when the total is your quota, exactly.")
     percent = serializers.IntegerField()
     text = serializers.CharField()
 
@@ -212,7 +214,7 @@ def task_body(request: Request, assignment: Assignment) -> dict:
         "choices": options if pairwise else [],
         "scale": [] if pairwise else options,
         "require_full_watch": study.require_full_watch,
-        "progress": _progress(progress_for(study, getattr(assignment, "done_count", 0) or 0)),
+        "progress": _progress(progress_for(study, request.user, getattr(assignment, "done_count", 0) or 0)),
     }
 
 

@@ -9,8 +9,20 @@ from django.urls import reverse
 from django.views.decorators.http import require_safe
 
 from annotations.coach.instructions import render_instructions
-from annotations.coach.standing import coach_studies, done_reason, next_task, progress_for, visible_study
+from annotations.coach.standing import (
+    coach_studies,
+    done_reason,
+    next_task,
+    progress_for,
+    studies_being_prepared,
+    visible_study,
+)
 from studies.models import CoachProfile, Participation, Study
+
+# The session's list of study slugs whose instructions the coach has opened.
+READ_INSTRUCTIONS = "coachbench-read-instructions"
+# How often the home page looks again while a study is being prepared (items are built in a minute or two).
+PREPARING_REFRESH_S = 10
 
 
 @require_safe
@@ -19,7 +31,31 @@ def home(request: HttpRequest) -> HttpResponse:
     # Researchers land in the admin; a researcher who is also a coach gets the coach's home.
     if request.user.is_staff and not CoachProfile.objects.filter(user=request.user).exists():
         return redirect("admin:index")
-    return render(request, "annotations/home.html", {"cards": coach_studies(request.user)})
+    cards = coach_studies(request.user)
+    return render(
+        request,
+        "annotations/home.html",
+        {
+            "cards": cards,
+            # The first study open to rating gets the focus, so Enter opens it (no Tab through the top bar).
+            "focus_slug": next((c.study.slug for c in cards if c.study.status == Study.Status.LIVE), None),
+            "read_instructions": request.session.get(READ_INSTRUCTIONS, []),
+            # Only worth asking when there is nothing to open: the home page then waits for it.
+            "preparing": not cards and studies_being_prepared(request.user),
+            "refresh_s": PREPARING_REFRESH_S,
+        },
+    )
+
+
+def _note_instructions_read(request: HttpRequest, study: Study) -> None:
+    """Remember, for this log-in, that the coach has seen the study's instructions.
+
+    From then on the home page's button goes straight to the next item; the instructions
+    stay one click away (their own button), so a first visit reads them and later ones work.
+    """
+    read = request.session.get(READ_INSTRUCTIONS, [])
+    if study.slug not in read:
+        request.session[READ_INSTRUCTIONS] = [*read, study.slug]
 
 
 def _visible_study(request: HttpRequest, slug: str) -> tuple[Study, Participation | None]:
@@ -34,6 +70,7 @@ def _visible_study(request: HttpRequest, slug: str) -> tuple[Study, Participatio
 @login_required
 def study_detail(request: HttpRequest, slug: str) -> HttpResponse:
     study, participation = _visible_study(request, slug)
+    _note_instructions_read(request, study)
     done = participation.done_count if participation else 0
     return render(
         request,
@@ -41,7 +78,7 @@ def study_detail(request: HttpRequest, slug: str) -> HttpResponse:
         {
             "study": study,
             "instructions": render_instructions(study.instructions),
-            "progress": progress_for(study, done),
+            "progress": progress_for(study, request.user, done),
             "started": participation is not None,
         },
     )

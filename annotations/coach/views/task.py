@@ -73,7 +73,7 @@ def render_task(
     context.update(
         {
             "task_url": reverse("coach:task", kwargs={"token": assignment.token}),
-            "progress": progress_for(study, assignment.done_count or 0),
+            "progress": progress_for(study, request.user, assignment.done_count or 0),
             "break_due": streak.due(study),
             "error": error,
             "just_saved": just_saved,

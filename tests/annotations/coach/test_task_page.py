@@ -267,7 +267,7 @@ def test_the_last_item_leads_to_the_done_page_with_the_reason(gallery, coach):
     add_items(study, gallery, ["likert", "likert"])
     client = _client(coach)
     url, html = _open_next(client, study)
-    assert "0 of 1 done" in html
+    assert "0 of 1 for you" in html
     response = client.post(url, {"score": "5"}, **HTMX)
     assert response["HX-Push-Url"] == reverse("coach:done", args=[study.slug])
     assert "You have judged your 1 items for this study." in response.content.decode()
