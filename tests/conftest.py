@@ -12,12 +12,19 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import hypothesis
 import pytest
 from django.conf import settings
 
 from retrieval_backend.video.synthetic import write_synthetic_video
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Property tests draw the same examples on every run and every machine: a failure found once is found
+# again by whoever reruns the suite, and nothing is replayed from a local example database.
+# Loaded here, before any test module builds its own settings(...) on top of this profile.
+hypothesis.settings.register_profile("coachbench", derandomize=True, database=None)
+hypothesis.settings.load_profile("coachbench")
 
 
 def _database_is_postgres() -> bool:

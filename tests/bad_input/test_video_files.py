@@ -24,6 +24,7 @@ from retrieval_backend.video.probe import MAX_SIDE, probe
 from retrieval_backend.video.synthetic import write_synthetic_video
 from tests.bad_input import crafted_videos as crafted
 from tests.conftest import ROOT
+from tests.retrieval_backend.video_files import random_bytes
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +35,7 @@ def files(tmp_path_factory) -> dict[str, Path]:
     half.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
     (folder / "notes.mp4").write_text("Keep your elbow under the ball.\n" * 20)
     (folder / "empty.mp4").write_bytes(b"")
-    (folder / "noise.mp4").write_bytes(os.urandom(50_000))
+    random_bytes(folder / "noise.mp4", 50_000, seed=50)
     return {
         "good": good,
         "text": folder / "notes.mp4",
