@@ -50,6 +50,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(autouse=True)
+def _own_cache(settings, request: pytest.FixtureRequest) -> None:
+    """Each test starts with an empty cache of its own, named after the test.
+
+    What one test leaves in the cache must not reach another, whatever the order they run in: open
+    item counts are cached by study id, and SQLite hands the same ids to the next test's rows; failed
+    log-ins are counted there too. A memory cache of its own, not a cleared shared one, so that a
+    CACHE_URL pointing at a shared Redis is never wiped.
+    """
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": request.node.nodeid}
+    }
+
+
+@pytest.fixture(autouse=True)
 def _isolated_media(settings, tmp_path: Path) -> None:
     """Each test renders and stores files under its own temporary folder."""
     settings.MEDIA_ROOT = tmp_path / "media"
