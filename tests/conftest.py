@@ -12,12 +12,19 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import hypothesis
 import pytest
 from django.conf import settings
 
 from retrieval_backend.video.synthetic import write_synthetic_video
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Property tests draw the same examples on every run and every machine: a failure found once is found
+# again by whoever reruns the suite, and nothing is replayed from a local example database.
+# Loaded here, before any test module builds its own settings(...) on top of this profile.
+hypothesis.settings.register_profile("coachbench", derandomize=True, database=None)
+hypothesis.settings.load_profile("coachbench")
 
 
 def _database_is_postgres() -> bool:
@@ -40,6 +47,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         for marker, reason in reasons.items():
             if reason and item.get_closest_marker(marker):
                 item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture(autouse=True)
+def _own_cache(settings, request: pytest.FixtureRequest) -> None:
+    """Each test starts with an empty cache of its own, named after the test.
+
+    What one test leaves in the cache must not reach another, whatever the order they run in: open
+    item counts are cached by study id, and SQLite hands the same ids to the next test's rows; failed
+    log-ins are counted there too. A memory cache of its own, not a cleared shared one, so that a
+    CACHE_URL pointing at a shared Redis is never wiped.
+    """
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": request.node.nodeid}
+    }
 
 
 @pytest.fixture(autouse=True)

@@ -12,11 +12,35 @@ class VideoNotFound(VideoError):
 
 
 class NotAVideo(VideoError):
-    """The file is there but holds no usable video: empty, text, or bytes FFmpeg can't read."""
+    """The file is there but is not a video FFmpeg can decode, whatever FFmpeg made of its bytes.
+
+    FFmpeg reads a file of junk differently from one run of bytes to the next: "invalid
+    data", a subtitle track and no video stream, a video stream with no frame size or
+    no frame rate, a one-frame image. The user's fix is the same for all of them, so
+    they share this class and one message, ``PATH is not a decodable video (DETAIL):
+    FIX``, where the detail says what was found.
+    """
+
+    default_fix = "re-encode it as an H.264 MP4, or check that the path names the video you meant"
+
+    def __init__(self, uri: str, detail: str, fix: str = "") -> None:
+        # All three go to Exception.args, so the error survives pickling (Celery results, subprocesses).
+        super().__init__(uri, detail, fix)
+        self.uri = uri
+        self.detail = detail
+        self.fix = fix or self.default_fix
+
+    def __str__(self) -> str:
+        return f"{self.uri} is not a decodable video ({self.detail}): {self.fix}"
 
 
-class TruncatedVideo(VideoError):
-    """The file looks like a video but frames are missing: cut short in transfer, or damaged."""
+class TruncatedVideo(NotAVideo):
+    """The file looks like a video but frames are missing: cut short in transfer, or damaged.
+
+    One of the ways a file is not a decodable video, with its own fix: the copy, not the encoding, is at fault.
+    """
+
+    default_fix = "copy the file again from its source (an interrupted download or copy), or re-encode it"
 
 
 class SlowToDecode(VideoError):

@@ -78,13 +78,14 @@ def check_local_file(uri: str) -> int:
         raise VideoNotFound(f"not a regular file: {uri}")
     size = path.stat().st_size
     if size == 0:
-        raise NotAVideo(f"the file is empty (0 bytes); copy the video again: {uri}")
+        raise NotAVideo(uri, "the file is empty (0 bytes)", "copy the video again, or check the path")
     layout = read_box_layout(path)
     if layout is not None and layout.cut_short is not None:
         box = layout.cut_short
         raise TruncatedVideo(
+            uri,
             f"the MP4 ends at byte {size} inside its {box.type or 'last'!r} box, which needs {box.end} bytes; "
-            f"the file was cut short (an interrupted download or copy): copy it again: {uri}"
+            "the file was cut short",
         )
     return size
 
@@ -93,7 +94,9 @@ def open_input(uri: str, *, timeout_s: float = 60.0) -> av.container.InputContai
     """Open a video for reading, turning FFmpeg's errors into ``VideoError`` with a reason."""
     try:
         # max_pixels reaches the decoders that av.open runs to find the streams' parameters.
-        return av.open(uri, timeout=timeout_s, options=dict(_DECODER_OPTIONS))
+        # Metadata is only shown, never trusted: bytes that are not UTF-8 (junk, or an old
+        # camera's Latin-1 title) are replaced rather than failing the open.
+        return av.open(uri, timeout=timeout_s, options=dict(_DECODER_OPTIONS), metadata_errors="replace")
     except av.FFmpegError as exc:
         raise _unreadable(uri, exc) from None
 
@@ -106,13 +109,13 @@ def _unreadable(uri: str, exc: av.FFmpegError) -> VideoError:
         with open(uri, "rb") as handle:
             head = handle.read(_SNIFF_BYTES)
         if _looks_like_text(head):
-            return NotAVideo(f"the file is text, not a video (does the path point at the right file?): {uri}")
+            return NotAVideo(uri, "the file is text, not a video", "check that the path names the video you meant")
         layout = read_box_layout(uri)
         if layout is not None and "moov" not in layout.types():
             return TruncatedVideo(
-                f"the MP4 has no index (moov box): the recording was interrupted or the file cut short: {uri}"
+                uri, "the MP4 has no index (moov box): the recording was interrupted or the file cut short"
             )
-    return NotAVideo(f"not a decodable video ({_reason(exc)}): {uri}")
+    return NotAVideo(uri, f"FFmpeg: {_reason(exc)}")
 
 
 def _looks_like_text(head: bytes) -> bool:
@@ -142,21 +145,10 @@ def probe(uri: str | Path, *, timeout_s: float = 60.0, check_tail: bool = True) 
 
     container = open_input(uri, timeout_s=timeout_s)
     with container:
-        if not container.streams.video:
-            raise NotAVideo(f"the file has no video stream: {uri}")
-        stream = container.streams.video[0]
+        stream = video_stream(container, uri)
         ctx = stream.codec_context
         fps = float(stream.average_rate or stream.guessed_rate or 0)
         duration = _duration_s(container, stream)
-        if _is_still_image(container):
-            raise NotAVideo(f"the file is a still image ({ctx.name}), not a video: {uri}")
-        if not ctx.width or not ctx.height:
-            raise NotAVideo(
-                "the video stream reports no frame size, or frames larger than "
-                f"{MAX_SIDE}x{MAX_SIDE} pixels, which are not accepted: {uri}"
-            )
-        if duration <= 0 or fps <= 0:
-            raise NotAVideo(f"the video stream reports no duration or frame rate: {uri}")
         _check_limits(uri, duration, fps, int(ctx.width), int(ctx.height))
         frame_count = min(int(stream.frames) or round(duration * fps), round(MAX_DURATION_S * MAX_FPS))
         info = VideoInfo(
@@ -175,6 +167,31 @@ def probe(uri: str | Path, *, timeout_s: float = 60.0, check_tail: bool = True) 
     return info
 
 
+def video_stream(container: av.container.InputContainer, uri: str) -> av.video.stream.VideoStream:
+    """The first video stream, if FFmpeg found one with a frame size, a frame rate and a duration.
+
+    Junk bytes often open: FFmpeg takes them for subtitles, sound, an image, or a
+    video stream it can say nothing about. Each of these is ``NotAVideo``.
+    """
+    if not container.streams.video:
+        kinds = sorted({stream.type for stream in container.streams})
+        found = f", only {' and '.join(kinds)}" if kinds else ""
+        raise NotAVideo(uri, f"FFmpeg finds no video stream in it{found}")
+    stream = container.streams.video[0]
+    ctx = stream.codec_context
+    if _is_still_image(container):
+        raise NotAVideo(uri, f"the file is a still image ({ctx.name}), not a video")
+    if not ctx.width or not ctx.height:
+        raise NotAVideo(
+            uri,
+            "the video stream reports no frame size, or frames larger than "
+            f"{MAX_SIDE}x{MAX_SIDE} pixels, which are not accepted",
+        )
+    if float(stream.average_rate or stream.guessed_rate or 0) <= 0 or _duration_s(container, stream) <= 0:
+        raise NotAVideo(uri, "the video stream reports no duration or frame rate")
+    return stream
+
+
 def _is_still_image(container: av.container.InputContainer) -> bool:
     """FFmpeg opens a PNG or JPEG as a one-frame "video" through its image demuxers."""
     name = container.format.name
@@ -190,13 +207,13 @@ def _check_limits(uri: str, duration: float, fps: float, width: int, height: int
         )
     if duration > MAX_DURATION_S:
         raise NotAVideo(
-            f"the video says it lasts {duration:.0f} s, more than 24 hours; the file is damaged or its "
-            f"timestamps are wrong: re-encode it: {uri}"
+            uri, f"it says it lasts {duration:.0f} s, more than 24 hours; it is damaged or its timestamps are wrong"
         )
     if fps > MAX_FPS:
         raise NotAVideo(
-            f"the video says it has {fps:.0f} frames per second, more than {MAX_FPS:.0f}; the file is damaged "
-            f"or its timestamps are wrong: re-encode it: {uri}"
+            uri,
+            f"it says it has {fps:.0f} frames per second, more than {MAX_FPS:.0f}; "
+            "it is damaged or its timestamps are wrong",
         )
 
 
@@ -247,7 +264,7 @@ def _check_tail(
                 )
     except av.FFmpegError as exc:
         raise TruncatedVideo(
-            f"decoding failed near the end ({_reason(exc)}); the file may be truncated: {uri}"
+            uri, f"decoding failed near the end, FFmpeg: {_reason(exc)}; the file may be truncated"
         ) from None
     frame_s = 1.0 / info.fps
     expected_last = start + info.duration_s - frame_s
@@ -255,8 +272,9 @@ def _check_tail(
     if last_time is None or last_time < expected_last - 2 * frame_s - 0.05:
         reached = "no frame" if last_time is None else f"{last_time - start:.2f} s"
         raise TruncatedVideo(
+            uri,
             f"the video says it lasts {info.duration_s:.2f} s but decoding stops at {reached}; "
-            f"the file is truncated or damaged: {uri}"
+            "the file is truncated or damaged",
         )
 
 
@@ -280,4 +298,5 @@ __all__ = [
     "is_remote",
     "open_input",
     "probe",
+    "video_stream",
 ]

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import av
 
-from retrieval_backend.video.errors import NotAVideo, TruncatedVideo, VideoError
-from retrieval_backend.video.probe import check_local_file, is_remote, open_input
+from retrieval_backend.video.errors import TruncatedVideo, VideoError
+from retrieval_backend.video.probe import check_local_file, is_remote, open_input, video_stream
 
 # Seeking must land on a keyframe at or before the segment start. A few demuxers
 # land after it (open GOPs, odd edit lists); then we back off this far and retry once.
@@ -79,9 +79,7 @@ def open_video(uri: str | Path, *, timeout_s: float = 60.0) -> Iterator[OpenVide
     if not is_remote(uri):
         check_local_file(uri)
     with open_input(uri, timeout_s=timeout_s) as container:
-        if not container.streams.video:
-            raise NotAVideo(f"the file has no video stream: {uri}")
-        video = container.streams.video[0]
+        video = video_stream(container, uri)
         # Frame and slice threads: decoding is most of the cost of sampling and rendering.
         video.thread_type = "AUTO"
         threads = decode_threads()
@@ -89,8 +87,6 @@ def open_video(uri: str | Path, *, timeout_s: float = 60.0) -> Iterator[OpenVide
             video.codec_context.thread_count = threads
         fps = float(video.average_rate or video.guessed_rate or 0)
         duration = _duration_s(container, video)
-        if fps <= 0 or duration <= 0:
-            raise NotAVideo(f"the video stream reports no frame rate or duration: {uri}")
         audio = container.streams.audio[0] if container.streams.audio else None
         yield OpenVideo(
             uri=uri,
@@ -213,7 +209,7 @@ def segment_frames(
     except av.FFmpegError as exc:
         at = stats.last_time_s - offset if stats.last_time_s is not None else start_s
         raise TruncatedVideo(
-            f"decoding failed at {at:.2f} s ({reason(exc)}); the file is truncated or damaged: {source.uri}"
+            source.uri, f"decoding failed at {at:.2f} s, FFmpeg: {reason(exc)}; the file is truncated or damaged"
         ) from None
     _check_complete(source, start_s, end_s)
 
@@ -230,7 +226,7 @@ def _seek(source: OpenVideo, target_s: float) -> None:
     try:
         source.container.seek(int(target_s / stream.time_base), stream=stream, backward=True, any_frame=False)
     except av.FFmpegError as exc:
-        raise TruncatedVideo(f"cannot seek to {target_s:.2f} s ({reason(exc)}): {source.uri}") from None
+        raise TruncatedVideo(source.uri, f"cannot seek to {target_s:.2f} s, FFmpeg: {reason(exc)}") from None
 
 
 def _check_complete(source: OpenVideo, start_s: float, end_s: float) -> None:
@@ -239,8 +235,9 @@ def _check_complete(source: OpenVideo, start_s: float, end_s: float) -> None:
     expected = expected_frames(source, start_s, end_s)
     if stats.last_time_s is None:
         raise TruncatedVideo(
+            source.uri,
             f"no frame decodes between {start_s:.2f} s and {end_s:.2f} s although the video says it lasts "
-            f"{source.duration_s:.2f} s; the file is truncated or damaged: {source.uri}"
+            f"{source.duration_s:.2f} s; the file is truncated or damaged",
         )
     reached = stats.last_time_s - source.start_offset_s
     # The last frame of the segment starts a frame before its end (or the video's
@@ -251,9 +248,9 @@ def _check_complete(source: OpenVideo, start_s: float, end_s: float) -> None:
     has_gaps = stats.frames_in_segment < 0.9 * expected - 2
     if stops_early or has_gaps:
         raise TruncatedVideo(
+            source.uri,
             f"the segment {start_s:.2f}-{end_s:.2f} s should hold {expected} frames but "
-            f"{stats.frames_in_segment} decode, the last at {reached:.2f} s; "
-            f"the file is truncated or damaged: {source.uri}"
+            f"{stats.frames_in_segment} decode, the last at {reached:.2f} s; the file is truncated or damaged",
         )
 
 

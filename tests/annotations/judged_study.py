@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from annotations.coach.judging import Answer, submit
 from studies.assignment import next_assignment_for
 from studies.items import build_items
-from studies.models import GoldCheck, Item, Study
+from studies.models import Item, Study
+from tests.factories import GoldCheckFactory, StudyFactory
 from tests.studies.conftest import make_coach, make_gallery
 
 Answering = Callable[[object, Item], Answer]
@@ -47,7 +48,7 @@ def open_study(
         coach.email = f"{coach.username}@example.org"
         coach.first_name, coach.last_name = "Pat", f"Coach{coach.pk}"
         coach.save()
-    study = Study.objects.create(
+    study = StudyFactory(
         title=f"Study {slug}",
         slug=slug,
         kinds=kinds,
@@ -58,14 +59,14 @@ def open_study(
         pairwise_question="Which clip would better help this athlete fix the elbow?",
         likert_question="How helpful is this clip for fixing the elbow?",
         scale_labels={"1": "Not helpful at all", "5": "Extremely helpful"},
+        methods=method_rows,
     )
-    study.methods.set(method_rows)
     if gold_rate:
-        GoldCheck.objects.create(
+        GoldCheckFactory(
             study=study, kind="pairwise", query=queries[0], helpful_clip=clips[-1], unrelated_clip=clips[-2]
         )
         if study.has_likert:
-            GoldCheck.objects.create(study=study, kind="likert", query=queries[0], helpful_clip=clips[-1], min_score=4)
+            GoldCheckFactory(study=study, kind="likert", query=queries[0], helpful_clip=clips[-1], min_score=4)
     build_items(study)
     Study.objects.filter(pk=study.pk).update(status=Study.Status.LIVE)
     study.refresh_from_db()

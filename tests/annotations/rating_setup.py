@@ -10,6 +10,15 @@ import pytest
 from retrieval_backend.models import Clip, MistakeQuery, RetrievalMethod, Sport, Video
 from retrieval_backend.video.probe import probe
 from studies.models import Item, Study
+from tests.factories import (
+    ClipFactory,
+    ItemFactory,
+    MistakeQueryFactory,
+    RetrievalMethodFactory,
+    SportFactory,
+    StudyFactory,
+    VideoFactory,
+)
 
 NARRATIONS = [
     "Keep the elbow above the shoulder until contact.",
@@ -27,13 +36,16 @@ def fast_password_hashing(settings) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+# Method names a coach page must never show.
+METHOD_NAMES = ("secret-method-alpha", "secret-method-beta")
+
 MISTAKE = "The elbow drops below the shoulder before contact, so the serve loses height and pace."
 
 
 def probed_video(path: Path, sport: Sport, role: str = "gallery", **fields) -> Video:
     """A Video row for a real file, with what the probe measured (the clip views need its checksum)."""
     info = probe(path)
-    return Video.objects.create(
+    return VideoFactory(
         sport=sport,
         role=role,
         source_uri=str(path),
@@ -69,25 +81,14 @@ def playable_gallery(
     fps: int = 25,
 ) -> PlayableGallery:
     """One gallery video cut into ``n_clips`` clips, and one mistake query on its own recording."""
-    sport, _ = Sport.objects.get_or_create(slug="tennis", defaults={"name": "Tennis"})
+    sport = SportFactory(slug="tennis", name="Tennis")
     source = make_video("gallery.mp4", seconds=clip_seconds * n_clips, width=width, height=height, fps=fps)
     gallery = probed_video(source, sport)
-    clips = Clip.objects.bulk_create(
-        Clip(
-            video=gallery,
-            sport=sport,
-            external_id=f"tennis-demo-clip-{i}",
-            start_s=i * clip_seconds,
-            end_s=(i + 1) * clip_seconds,
-            narration=NARRATIONS[i % len(NARRATIONS)],
-            skill="serve",
-        )
-        for i in range(n_clips)
-    )
+    clips = _clips(gallery, n_clips, clip_seconds)
     recording = probed_video(
         make_video("query.mp4", seconds=clip_seconds, width=width, height=height, fps=fps), sport, role="query"
     )
-    query = MistakeQuery.objects.create(
+    query = MistakeQueryFactory(
         video=recording,
         sport=sport,
         external_id="tennis-demo-query",
@@ -96,11 +97,25 @@ def playable_gallery(
         skill="serve",
         mistake=MISTAKE,
     )
-    methods = [
-        RetrievalMethod.objects.get_or_create(name=name, defaults={"backend": "random"})[0]
-        for name in ("secret-method-alpha", "secret-method-beta")
-    ]
+    methods = [RetrievalMethodFactory(name=name) for name in METHOD_NAMES]
     return PlayableGallery(sport, clips, query, methods)
+
+
+def _clips(video: Video, n_clips: int, clip_seconds: float, **fields) -> list[Clip]:
+    """``n_clips`` back-to-back clips of ``video``; ``fields`` may give each an ``id`` from its index."""
+    return [
+        ClipFactory(
+            video=video,
+            sport=video.sport,
+            external_id=f"tennis-demo-clip-{i}",
+            start_s=i * clip_seconds,
+            end_s=(i + 1) * clip_seconds,
+            narration=NARRATIONS[i % len(NARRATIONS)],
+            skill="serve",
+            **{name: value(i) for name, value in fields.items()},
+        )
+        for i in range(n_clips)
+    ]
 
 
 def live_study(gallery: PlayableGallery, *, slug: str = "serve", **fields) -> Study:
@@ -112,9 +127,7 @@ def live_study(gallery: PlayableGallery, *, slug: str = "serve", **fields) -> St
         "instructions": "Judge **technique**, not video quality.",
         "scale_labels": {"1": "Not helpful", "5": "Very helpful"},
     }
-    study = Study.objects.create(slug=slug, **{**defaults, **fields})
-    study.methods.set(gallery.methods)
-    return study
+    return StudyFactory(slug=slug, methods=gallery.methods, **{**defaults, **fields})
 
 
 def add_items(study: Study, gallery: PlayableGallery, kinds: list[str], *, swapped: bool = False) -> list[Item]:
@@ -126,7 +139,7 @@ def add_items(study: Study, gallery: PlayableGallery, kinds: list[str], *, swapp
         clip_a, clip_b = clips[(2 * n) % len(clips)], clips[(2 * n + 1) % len(clips)]
         pairwise = kind == Item.Kind.PAIRWISE
         items.append(
-            Item(
+            ItemFactory(
                 study=study,
                 kind=kind,
                 key=f"{kind}:{n}",
@@ -137,11 +150,10 @@ def add_items(study: Study, gallery: PlayableGallery, kinds: list[str], *, swapp
                 credits_b=[{"method": b.pk, "rank": 1}] if pairwise else [],
                 method_pair=f"{a.pk}:{b.pk}" if pairwise else "",
                 swapped=swapped,
-                needed=study.raters_per_item,
                 order_key=n,
             )
         )
-    return Item.objects.bulk_create(items)
+    return items
 
 
 def rows_only_gallery(*, n_clips: int = 6, clip_seconds: float = 2.0, ids_from: int | None = None) -> PlayableGallery:
@@ -154,24 +166,13 @@ def rows_only_gallery(*, n_clips: int = 6, clip_seconds: float = 2.0, ids_from: 
     def ids(n: int) -> dict[str, int]:
         return {"id": ids_from + n} if ids_from is not None else {}
 
-    sport, _ = Sport.objects.get_or_create(slug="tennis", defaults={"name": "Tennis"})
-    gallery = Video.objects.create(
+    sport = SportFactory(slug="tennis", name="Tennis")
+    gallery = VideoFactory(
         sport=sport, source_uri="/srv/secret-gallery/source-video.mp4", probe_status="ok", duration_s=600, **ids(1)
     )
-    clips = Clip.objects.bulk_create(
-        Clip(
-            video=gallery,
-            sport=sport,
-            external_id=f"tennis-demo-clip-{i}",
-            start_s=i * clip_seconds,
-            end_s=(i + 1) * clip_seconds,
-            narration=NARRATIONS[i % len(NARRATIONS)],
-            skill="serve",
-            **ids(100 + i),
-        )
-        for i in range(n_clips)
-    )
-    recording = Video.objects.create(
+    clip_ids = {"id": lambda i: ids_from + 100 + i} if ids_from is not None else {}
+    clips = _clips(gallery, n_clips, clip_seconds, **clip_ids)
+    recording = VideoFactory(
         sport=sport,
         role="query",
         source_uri="/srv/secret-queries/query-video.mp4",
@@ -179,7 +180,7 @@ def rows_only_gallery(*, n_clips: int = 6, clip_seconds: float = 2.0, ids_from: 
         duration_s=60,
         **ids(2),
     )
-    query = MistakeQuery.objects.create(
+    query = MistakeQueryFactory(
         video=recording,
         sport=sport,
         external_id="tennis-demo-query",
@@ -189,8 +190,5 @@ def rows_only_gallery(*, n_clips: int = 6, clip_seconds: float = 2.0, ids_from: 
         mistake=MISTAKE,
         **ids(3),
     )
-    methods = [
-        RetrievalMethod.objects.get_or_create(name=name, defaults={"backend": "random", **ids(10 + n)})[0]
-        for n, name in enumerate(("secret-method-alpha", "secret-method-beta"))
-    ]
+    methods = [RetrievalMethodFactory(name=name, **ids(10 + n)) for n, name in enumerate(METHOD_NAMES)]
     return PlayableGallery(sport, clips, query, methods)

@@ -7,22 +7,16 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from tests.factories import ResearcherFactory
 from tests.studies.conftest import coaches, gallery, make_coach, study  # noqa: F401 - shared fixtures
-
-RESEARCH_APPS = ("core", "retrieval_backend", "studies", "annotations")
 
 
 def make_researcher(username: str = "researcher", *, perms: bool = True):
-    """A staff user with every model permission of the research apps and their jobs (``perms=False``: none)."""
-    user = get_user_model().objects.create_user(username, password="pw-for-tests-123", is_staff=True)
-    if perms:
-        user.user_permissions.set(Permission.objects.filter(content_type__app_label__in=RESEARCH_APPS))
-    return user
+    """A staff user with every model permission of the three apps (``perms=False``: staff with none)."""
+    return ResearcherFactory(username=username, perms=perms)
 
 
 @pytest.fixture(autouse=True)

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
+
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
 
 def test_a_user_trades_a_password_for_a_token_that_authenticates_later_calls():
-    get_user_model().objects.create_user("ana", password="pw-for-ana-123")
+    UserFactory(username="ana", password="pw-for-ana-123")
     client = APIClient()
     bad = client.post("/api/v1/auth/token/", {"username": "ana", "password": "wrong"}, format="json")
     assert bad.status_code == 400

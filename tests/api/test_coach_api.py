@@ -12,6 +12,7 @@ from studies.models import Assignment, Study
 from tests.annotations.judged_study import open_study
 from tests.annotations.rating_setup import fast_password_hashing  # noqa: F401 - autouse
 from tests.api.study_people import json_keys
+from tests.factories import StudyFactory
 from tests.studies.conftest import make_coach
 
 pytestmark = pytest.mark.django_db
@@ -62,7 +63,7 @@ def test_a_coach_lists_the_studies_open_to_them_and_nobody_else_sees_it(api, jud
     assert api(newcomer).post("/api/v1/coach/studies/both/next/").status_code == 404
     assert api(None).get("/api/v1/coach/studies/").status_code == 401
     assert api(None).post("/api/v1/coach/studies/both/next/").status_code == 401
-    draft = Study.objects.create(title="Draft", slug="draft-study")
+    draft = StudyFactory(title="Draft", slug="draft-study")
     assert api(coach).post(f"/api/v1/coach/studies/{draft.slug}/next/").status_code == 404
     assert api(coach).post("/api/v1/coach/studies/no-such-study/next/").status_code == 404
 

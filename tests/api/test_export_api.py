@@ -15,6 +15,7 @@ from studies.models import Study
 from tests.annotations.judged_study import judge_everything, open_study, prefer
 from tests.annotations.rating_setup import fast_password_hashing  # noqa: F401 - autouse
 from tests.api.study_people import DENIED, people
+from tests.factories import StudyExportFactory
 
 pytestmark = pytest.mark.django_db
 BOOTSTRAP = 20
@@ -39,7 +40,7 @@ def _download(response) -> bytes:
 
 @pytest.mark.parametrize("role", sorted(DENIED))
 def test_only_researchers_of_the_group_start_follow_and_download_exports(api, who, judged, role):
-    export = StudyExport.objects.create(study=judged.study)
+    export = StudyExportFactory(study=judged.study)
     client = api(who[role])
     base = f"/api/v1/studies/{judged.study.pk}/exports/"
     for response in (
@@ -92,16 +93,16 @@ def test_an_export_is_started_followed_and_downloaded_once_complete(api, who, ju
 def test_a_failed_or_vanished_export_says_what_to_do(api, who, judged, settings):
     client = api(who["researcher"])
     base = f"/api/v1/studies/{judged.study.pk}/exports/"
-    failed = StudyExport.objects.create(study=judged.study, status="failed", error="disk full")
+    failed = StudyExportFactory(study=judged.study, status="failed", error="disk full")
     response = client.get(f"{base}{failed.pk}/download/")
     assert response.status_code == 409
     assert response.json()["detail"] == "This export failed (disk full): start a new export."
 
-    gone = StudyExport.objects.create(study=judged.study, status="done", path="serve/never-written.zip")
+    gone = StudyExportFactory(study=judged.study, status="done", path="serve/never-written.zip")
     response = client.get(f"{base}{gone.pk}/download/")
     assert response.status_code == 404
     assert "start a new export" in response.json()["detail"]
-    escaping = StudyExport.objects.create(study=judged.study, status="done", path="../../etc/passwd")
+    escaping = StudyExportFactory(study=judged.study, status="done", path="../../etc/passwd")
     assert client.get(f"{base}{escaping.pk}/download/").status_code == 404
 
 
@@ -117,7 +118,7 @@ def test_exports_naming_coaches_need_the_change_permission(api, who, judged):
     assert "export pseudonymously" in refused.json()["detail"]
     assert client.post(base, {}).status_code == 202
 
-    named = StudyExport.objects.create(study=judged.study, include_identities=True, status="done", path="x.zip")
+    named = StudyExportFactory(study=judged.study, include_identities=True, status="done", path="x.zip")
     assert client.get(f"{base}{named.pk}/download/").status_code == 403
     assert api(who["researcher"]).post(base, {"include_identities": True}).json()["include_identities"] is True
 
@@ -129,7 +130,7 @@ def test_odd_export_requests_are_a_400_or_a_404(api, who, judged):
     assert client.generic("POST", base, "{", content_type="application/json").status_code == 400
     assert client.get(f"{base}99999999999999999999/").status_code == 404
     other = open_study(slug="other", n_queries=1, kinds="likert", sport_slug="golf")
-    elsewhere = StudyExport.objects.create(study=other.study)
+    elsewhere = StudyExportFactory(study=other.study)
     # An export of another study, asked for under this one, is not found.
     assert client.get(f"{base}{elsewhere.pk}/").status_code == 404
     assert StudyExport.objects.filter(study=judged.study).count() == 0

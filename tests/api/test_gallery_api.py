@@ -16,6 +16,7 @@ from retrieval_backend.models import Clip, MistakeQuery, Sport, Video
 from retrieval_backend.tasks import import_manifest_chunk
 from tests.api.conftest import make_researcher
 from tests.conftest import wait_for
+from tests.factories import ClipFactory, SportFactory, VideoFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -104,11 +105,9 @@ def test_each_detail_endpoint_answers_a_researcher_and_404s_an_unknown_id(api, r
 
 
 def test_clips_filter_by_sport_skill_video_and_external_id(api, researcher, gallery):
-    golf = Sport.objects.create(slug="golf", name="Golf")
-    video = Video.objects.create(sport=golf, source_uri="/videos/golf.mp4")
-    Clip.objects.create(
-        video=video, sport=golf, external_id="golf-1", start_s=0, end_s=2, narration="Grip", skill="putt"
-    )
+    golf = SportFactory(slug="golf", name="Golf")
+    video = VideoFactory(sport=golf, source_uri="/videos/golf.mp4")
+    ClipFactory(video=video, sport=golf, external_id="golf-1", start_s=0, end_s=2, narration="Grip", skill="putt")
     client = api(researcher)
 
     def ids(query: str) -> list[str]:
@@ -177,7 +176,8 @@ def test_the_cursor_walks_every_clip_once_and_page_size_is_capped(api, researche
     video = Video.objects.first()
     sport = Sport.objects.get()
     Clip.objects.bulk_create(
-        Clip(video=video, sport=sport, external_id=f"bulk-{i}", start_s=0, end_s=1, narration="n") for i in range(1000)
+        ClipFactory.build(video=video, sport=sport, external_id=f"bulk-{i}", start_s=0, end_s=1, narration="n")
+        for i in range(1000)
     )
     capped = client.get("/api/v1/clips/?page_size=100000").json()
     assert len(capped["results"]) == 1000

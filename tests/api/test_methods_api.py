@@ -7,6 +7,7 @@ from django.contrib.auth.models import Permission
 
 from retrieval_backend.models import CandidateSet, RetrievalMethod
 from tests.api.conftest import make_researcher
+from tests.factories import RetrievalMethodFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -15,7 +16,7 @@ URL = "/api/v1/methods/"
 
 @pytest.fixture
 def control(db):
-    return RetrievalMethod.objects.create(name="control", backend="random", params={"seed": 1})
+    return RetrievalMethodFactory(name="control", backend="random", params={"seed": 1})
 
 
 def test_only_researchers_with_the_permissions_see_and_change_methods(api, researcher, coach, other_coach, control):
@@ -129,7 +130,9 @@ def test_a_method_compared_in_a_study_cannot_be_deleted(api, researcher, study):
 
 
 def test_methods_page_with_a_cursor(api, researcher):
-    RetrievalMethod.objects.bulk_create(RetrievalMethod(name=f"m{i:02d}", backend="random") for i in range(12))
+    RetrievalMethod.objects.bulk_create(
+        RetrievalMethodFactory.build(name=f"m{i:02d}", backend="random") for i in range(12)
+    )
     client = api(researcher)
     names, url = [], f"{URL}?page_size=5"
     while url:

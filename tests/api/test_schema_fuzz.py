@@ -39,13 +39,13 @@ from schemathesis.checks import (
 )
 
 from annotations.coach.judging import Answer, submit
-from annotations.models import StudyExport
 from core.models import Job
 from retrieval_backend.models import Candidate
 from studies.assignment import next_assignment_for
 from studies.models import Study
 from studies.tasks import build_study_items
 from tests.api.conftest import make_researcher
+from tests.factories import StudyExportFactory, StudyFactory
 from tests.studies.conftest import make_coach, make_gallery
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
@@ -98,10 +98,8 @@ def _seed() -> Seeded:
     sport, clips, queries, methods = make_gallery(n_queries=3, n_clips=12, k=4)
     researcher = make_researcher("fuzz-researcher")
     coach = make_coach("fuzz-coach", sports=[sport])
-    draft = Study.objects.create(title="Draft study", slug="fuzz-draft", depth_k=4, raters_per_item=2, seed=3)
-    draft.methods.set(methods)
-    live = Study.objects.create(title="Live study", slug="fuzz-live", depth_k=4, raters_per_item=2, seed=5)
-    live.methods.set(methods)
+    draft = StudyFactory(title="Draft study", slug="fuzz-draft", depth_k=4, raters_per_item=2, seed=3, methods=methods)
+    live = StudyFactory(title="Live study", slug="fuzz-live", depth_k=4, raters_per_item=2, seed=5, methods=methods)
     Study.objects.filter(pk=live.pk).update(status=Study.Status.GENERATING)
     build_study_items(live.pk)
     Study.objects.filter(pk=live.pk).update(status=Study.Status.LIVE)
@@ -110,7 +108,7 @@ def _seed() -> Seeded:
     submit(coach, judged.token, Answer(flag="other"))
     assignment = next_assignment_for(coach, live)
     job = Job.objects.create(kind="generate_candidates", total=3)
-    export = StudyExport.objects.create(study=live, job=None, requested_by=researcher)
+    export = StudyExportFactory(study=live, job=None, requested_by=researcher)
     candidate = Candidate.objects.first()
     video = clips[0].video
     studies = [draft.pk, live.pk]

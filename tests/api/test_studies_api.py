@@ -10,6 +10,7 @@ from studies.models import Item, Study
 from studies.tasks import build_study_items
 from tests.annotations.rating_setup import fast_password_hashing  # noqa: F401 - autouse
 from tests.api.study_people import DENIED, people
+from tests.factories import StudyFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -32,9 +33,9 @@ def who(gallery, coaches):
 
 @pytest.fixture
 def draft(who):
-    study = Study.objects.create(title="Lab study", slug="lab", group=who["lab"], depth_k=5, raters_per_item=3)
-    study.methods.set(_methods())
-    return study
+    return StudyFactory(
+        title="Lab study", slug="lab", group=who["lab"], depth_k=5, raters_per_item=3, methods=_methods()
+    )
 
 
 def _methods():

@@ -25,9 +25,10 @@ from retrieval_backend.importing.gallery import GalleryImport
 from retrieval_backend.importing.importer import ImportFailed, ImportOptions
 from retrieval_backend.importing.queries import QueryImport
 from retrieval_backend.importing.videos import ProbeMode
-from retrieval_backend.models import CandidateSet, Clip, MistakeQuery, RetrievalMethod, Sport, Video
+from retrieval_backend.models import CandidateSet, Clip, MistakeQuery, Video
 from tests.bad_input.junk import certainly_wrong_values, dump, json_junk, raw_junk_line
 from tests.bad_input.rows import row_counts
+from tests.factories import ClipFactory, MistakeQueryFactory, RetrievalMethodFactory, SportFactory, VideoFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -201,9 +202,9 @@ def test_a_gallery_manifest_imports_whole_or_reports_each_bad_line(video_folder,
 
 @pytest.fixture
 def gallery_clip(db) -> Clip:
-    sport = Sport.objects.create(slug="basketball", name="Basketball")
-    video = Video.objects.create(sport=sport, source_uri="/gallery/g.mp4")
-    return Clip.objects.create(video=video, sport=sport, external_id="known-1", start_s=0, end_s=1, narration="n")
+    sport = SportFactory(slug="basketball", name="Basketball")
+    video = VideoFactory(sport=sport, source_uri="/gallery/g.mp4")
+    return ClipFactory(video=video, sport=sport, external_id="known-1", start_s=0, end_s=1, narration="n")
 
 
 def good_query_line(i: int) -> dict:
@@ -255,9 +256,9 @@ def test_a_query_manifest_imports_whole_or_reports_each_bad_line(
 def candidate_world(gallery_clip) -> None:
     sport, video = gallery_clip.sport, gallery_clip.video
     for i in range(LINES):
-        Clip.objects.create(video=video, sport=sport, external_id=f"c-{i}", start_s=i, end_s=i + 1, narration="n")
-        MistakeQuery.objects.create(video=video, sport=sport, external_id=f"q-{i}", start_s=0, end_s=1, mistake="m")
-    RetrievalMethod.objects.create(name="m1", backend="imported")
+        ClipFactory(video=video, sport=sport, external_id=f"c-{i}", start_s=i, end_s=i + 1, narration="n")
+        MistakeQueryFactory(video=video, sport=sport, external_id=f"q-{i}", start_s=0, end_s=1, mistake="m")
+    RetrievalMethodFactory(name="m1", backend="imported")
 
 
 def good_candidate_line(i: int) -> dict:

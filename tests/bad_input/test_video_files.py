@@ -25,6 +25,8 @@ from retrieval_backend.video.probe import MAX_SIDE, probe
 from retrieval_backend.video.synthetic import write_synthetic_video
 from tests.bad_input import crafted_videos as crafted
 from tests.conftest import ROOT
+from tests.factories import SportFactory, VideoFactory
+from tests.retrieval_backend.video_files import random_bytes
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +37,7 @@ def files(tmp_path_factory) -> dict[str, Path]:
     half.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
     (folder / "notes.mp4").write_text("Keep your elbow under the ball.\n" * 20)
     (folder / "empty.mp4").write_bytes(b"")
-    (folder / "noise.mp4").write_bytes(os.urandom(50_000))
+    random_bytes(folder / "noise.mp4", 50_000, seed=50)
     return {
         "good": good,
         "text": folder / "notes.mp4",
@@ -143,10 +145,8 @@ def test_a_gallery_naming_such_files_reports_each_one_and_imports_nothing(files,
 def test_probing_on_workers_marks_such_files_failed_with_the_reason(files, settings):
     """``--probe async`` imports first and probes in a Celery chunk: the same limits apply there."""
     settings.VIDEO_PROBE_TIMEOUT_S = 1
-    sport = Sport.objects.create(slug="golf", name="Golf")
-    videos = {
-        name: Video.objects.create(sport=sport, source_uri=str(files[name])) for name in ("good", "sparse", "png")
-    }
+    sport = SportFactory(slug="golf", name="Golf")
+    videos = {name: VideoFactory(sport=sport, source_uri=str(files[name])) for name in ("good", "sparse", "png")}
     job = queue_probe_job([v.pk for v in videos.values()])
     for chunk in job.chunks.all():
         assert run_chunk(chunk.pk, probe_videos) == "done"

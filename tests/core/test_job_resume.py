@@ -7,9 +7,10 @@ import pytest
 from core.jobs import resume_job
 from core.models import JobChunk
 from retrieval_backend.candidates.generation import start_generation
-from retrieval_backend.models import Candidate, CandidateSet, MistakeQuery, RetrievalMethod
+from retrieval_backend.models import Candidate, CandidateSet, MistakeQuery
 from retrieval_backend.ranking import rank_queries
 from tests.conftest import wait_for
+from tests.factories import RetrievalMethodFactory
 from tests.retrieval_backend.test_generate_candidates import make_gallery
 
 pytestmark = [pytest.mark.worker, pytest.mark.redis]
@@ -38,7 +39,7 @@ def test_a_worker_killed_mid_job_is_resumed_without_recomputing_finished_chunks(
     transactional_db, celery_worker_factory
 ):
     make_gallery({"tennis": 200}, {"tennis": QUERIES})
-    method = RetrievalMethod.objects.create(name="control", backend="random", params={"seed": 3})
+    method = RetrievalMethodFactory(name="control", backend="random", params={"seed": 3})
     first_worker = celery_worker_factory(queues="default")
     job = start_generation([method], None, k=K)
     assert job.chunks.count() == 4

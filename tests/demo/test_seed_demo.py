@@ -21,6 +21,7 @@ from demo.gallery.sports import SKILLS
 from demo.management.commands.seed_demo import COACHES, DEMO_PASSWORD, RESEARCHER
 from retrieval_backend.models import Clip, MistakeQuery, RetrievalMethod, Sport, Video
 from retrieval_backend.video.probe import probe
+from tests.factories import ClipFactory, SportFactory, VideoFactory
 
 
 @pytest.fixture(scope="session")
@@ -133,9 +134,9 @@ def test_force_resets_a_changed_demo_password(demo_folder: Path, client) -> None
 
 @pytest.mark.django_db
 def test_if_empty_does_nothing_when_a_gallery_exists(tmp_path: Path, make_video) -> None:
-    sport = Sport.objects.create(slug="rowing", name="Rowing")
-    video = Video.objects.create(sport=sport, source_uri=str(make_video("own.mp4")))
-    Clip.objects.create(video=video, sport=sport, external_id="own-1", start_s=0, end_s=1, narration="Drive with legs.")
+    sport = SportFactory(slug="rowing", name="Rowing")
+    video = VideoFactory(sport=sport, source_uri=str(make_video("own.mp4")))
+    ClipFactory(video=video, sport=sport, external_id="own-1", start_s=0, end_s=1, narration="Drive with legs.")
 
     output = seed(tmp_path / "unused", "--if-empty")
 

@@ -16,9 +16,10 @@ from pathlib import Path
 import pytest
 
 from core.models import Job, JobChunk
-from retrieval_backend.models import EmbeddingIndex, RetrievalMethod
+from retrieval_backend.models import EmbeddingIndex
 from retrieval_backend.search import ClipIndex
 from tests.conftest import ROOT, database_url_for_current_test_db, wait_for
+from tests.factories import RetrievalMethodFactory
 from tests.faults.services import PrivateRedis
 from tests.studies.conftest import make_gallery
 
@@ -49,7 +50,7 @@ def _statuses(job_id: int) -> list[str]:
 
 def test_a_broker_restart_mid_job_loses_no_chunk(private_broker, slow_backend, settings, celery_worker_factory):
     _, clips, _, _ = make_gallery(n_queries=1, n_clips=10, methods=("alpha",))
-    RetrievalMethod.objects.create(name="heavy", backend=slow_backend, params={"chunk_size": 2, "delay_s": 1.0})
+    RetrievalMethodFactory(name="heavy", backend=slow_backend, params={"chunk_size": 2, "delay_s": 1.0})
     worker = celery_worker_factory(queues="default,gpu")
     # The operator's commands, in processes of their own that use the private broker.
     env = {

@@ -39,15 +39,15 @@ SEED = f"COACHES = {COACHES}\n" + textwrap.dedent(
     django.setup()
     from studies.items import build_items
     from studies.models import Study
+    from tests.factories import StudyFactory
     from tests.studies.conftest import make_coach, make_gallery
 
     sport, clips, queries, methods = make_gallery(n_queries=25)
     for name in ["pat", *(f"coach{n}" for n in range(COACHES))]:
         make_coach(name, sports=[sport])
-    study = Study.objects.create(
-        title="Serve study", slug="serve", kinds="pairwise", depth_k=5, raters_per_item=1, seed=11
+    study = StudyFactory(
+        title="Serve study", slug="serve", kinds="pairwise", depth_k=5, raters_per_item=1, seed=11, methods=methods
     )
-    study.methods.set(methods)
     build_items(study)
     Study.objects.filter(pk=study.pk).update(status="live")
     """

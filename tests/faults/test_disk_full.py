@@ -21,10 +21,11 @@ from annotations.models import StudyExport
 from annotations.research.export.runs import run_export, start_export
 from core.jobs import resume_job, run_chunk
 from core.models import Job
-from retrieval_backend.models import Clip, Sport
+from retrieval_backend.models import Clip
 from retrieval_backend.prerender import queue_rendering, render_chunk
 from tests.annotations.judged_study import judge_everything, open_study, prefer
 from tests.conftest import database_url_for_current_test_db
+from tests.factories import SportFactory, UserFactory
 from tests.faults.full_disk import FullDisk
 from tests.retrieval_backend.test_render_ahead import _clip, _video
 
@@ -73,11 +74,11 @@ RENDER_WHILE_FULL = textwrap.dedent(
 
 
 def test_a_full_clip_cache_says_so_caches_nothing_and_renders_once_there_is_room(settings, make_video, client):
-    sport = Sport.objects.create(slug="basketball", name="Basketball")
+    sport = SportFactory(slug="basketball", name="Basketball")
     video = _video(make_video("drill.mp4", seconds=3, audio=True), sport)
     clip = _clip(video, "bb-1", 0.0, 2.0)
     _clip(video, "bb-2", 1.0, 3.0)
-    get_user_model().objects.create_superuser("researcher", "r@example.org", "pw-for-tests-123")
+    UserFactory(username="researcher", email="r@example.org", superuser=True)
     job = queue_rendering(Clip.objects.all(), chunk_size=10)
     clip_url = reverse("media:clip", args=[clip.pk])
 
@@ -141,7 +142,7 @@ def test_an_export_onto_a_full_disk_fails_clearly_offers_nothing_and_resumes(set
         assert Job.objects.get(pk=export.job_id).status == Job.Status.FAILED
         assert disk.files() == []  # no zip, and the staging folder is gone too
 
-        researcher = get_user_model().objects.create_superuser("researcher", "r@example.org", "pw-for-tests-123")
+        researcher = UserFactory(username="researcher", email="r@example.org", superuser=True)
         client.force_login(researcher)
         download = reverse("admin:studies_study_export_download", args=[judged.study.pk, export.pk])
         assert client.get(download).status_code == 404

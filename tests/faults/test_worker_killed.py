@@ -15,7 +15,6 @@ from datetime import timedelta
 import numpy as np
 import psycopg
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import connection
 from django.urls import reverse
@@ -28,13 +27,14 @@ from core.jobs import resume_job
 from core.models import Job, JobChunk
 from retrieval_backend.embedding import ensure_index, ready_index
 from retrieval_backend.methods import get_backend
-from retrieval_backend.models import EmbeddingIndex, RetrievalMethod
+from retrieval_backend.models import EmbeddingIndex
 from retrieval_backend.search import ClipIndex
 from studies import lifecycle
 from studies.items import plan_items
 from studies.models import Item, Study
 from tests.annotations.judged_study import judge_everything, open_study, prefer
 from tests.conftest import wait_for
+from tests.factories import RetrievalMethodFactory, StudyFactory, UserFactory
 from tests.studies.conftest import make_coach, make_gallery
 
 pytestmark = [pytest.mark.worker, pytest.mark.redis]
@@ -46,9 +46,7 @@ def _chunk_statuses(job_id: int) -> dict[int, str]:
 
 def test_embedding_killed_mid_chunk_leaves_no_ready_index_and_resumes(settings, slow_backend, celery_worker_factory):
     _, clips, _, _ = make_gallery(n_queries=1, n_clips=12, methods=("alpha",))
-    method = RetrievalMethod.objects.create(
-        name="heavy", backend=slow_backend, params={"chunk_size": 3, "delay_s": 1.5}
-    )
+    method = RetrievalMethodFactory(name="heavy", backend=slow_backend, params={"chunk_size": 3, "delay_s": 1.5})
     worker = celery_worker_factory(queues="default,gpu")
     job = ensure_index(method)
     assert job is not None
@@ -137,8 +135,7 @@ def test_item_building_killed_mid_insert_publishes_nothing_and_builds_again(cele
     sport, *_, methods = make_gallery(n_queries=60, n_clips=120, methods=("m1", "m2", "m3"), k=10)
     for n in range(3):
         make_coach(f"fault-coach{n}", sports=[sport])
-    study = Study.objects.create(title="Big study", slug="big", depth_k=10, raters_per_item=3, seed=5)
-    study.methods.set(methods)
+    study = StudyFactory(title="Big study", slug="big", depth_k=10, raters_per_item=3, seed=5, methods=methods)
     planned, identical, _ = plan_items(study)
     assert len(planned) > 2_000  # more than one insert batch
     assert identical  # recorded after the items, in the same transaction
@@ -169,7 +166,7 @@ def test_item_building_killed_mid_insert_publishes_nothing_and_builds_again(cele
 def test_export_killed_mid_bundle_offers_nothing_and_resumes(settings, client, celery_worker_factory):
     judged = open_study(n_queries=3, n_coaches=3, gold_rate=0.1)
     judge_everything(judged, prefer(judged, ["beta", "alpha"], tie_every=4))
-    researcher = get_user_model().objects.create_superuser("researcher", "r@example.org", "pw-for-tests-123")
+    researcher = UserFactory(username="researcher", email="r@example.org", superuser=True)
     client.force_login(researcher)
     report_url = reverse("admin:studies_study_report", args=[judged.study.pk])
     app.control.purge()  # the report refreshes the judging queued: not what this test is about

@@ -266,9 +266,9 @@ def test_the_admin_form_offers_installed_backends_and_checks_parameters():
 
 @pytest.mark.django_db
 def test_the_admin_shows_the_weak_baseline_warning(admin_client):
-    from retrieval_backend.models import RetrievalMethod
+    from tests.factories import RetrievalMethodFactory
 
-    method = RetrievalMethod.objects.create(name="visual-baseline", backend="visual", params={})
+    method = RetrievalMethodFactory(name="visual-baseline", backend="visual", params={})
     page = admin_client.get(f"/admin/retrieval_backend/retrievalmethod/{method.pk}/change/")
     assert page.status_code == 200
     assert "Weak baseline: no checkpoint is set" in page.content.decode()

@@ -13,10 +13,11 @@ from django.contrib.auth.models import Permission, User
 from django.test import Client, RequestFactory
 from django.urls import reverse
 
-from retrieval_backend.models import Clip, MistakeQuery, Sport, Video
+from retrieval_backend.models import Clip, Sport, Video
 from retrieval_backend.playback import segment_response
 from retrieval_backend.video.probe import probe
 from retrieval_backend.video.render import rendered_path
+from tests.factories import ClipFactory, MistakeQueryFactory, SportFactory, UserFactory, VideoFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -37,11 +38,11 @@ def _video(path: Path, sport: Sport, **overrides) -> Video:
         "frame_count": info.frame_count,
         "probe_status": Video.ProbeStatus.OK,
     }
-    return Video.objects.create(**{**fields, **overrides})
+    return VideoFactory(**{**fields, **overrides})
 
 
 def _clip(video: Video, start_s: float, end_s: float, external_id: str = "clip-1") -> Clip:
-    return Clip.objects.create(
+    return ClipFactory(
         video=video,
         sport=video.sport,
         external_id=external_id,
@@ -54,7 +55,7 @@ def _clip(video: Video, start_s: float, end_s: float, external_id: str = "clip-1
 
 @pytest.fixture
 def sport() -> Sport:
-    return Sport.objects.create(slug="basketball", name="Basketball")
+    return SportFactory(slug="basketball", name="Basketball")
 
 
 @pytest.fixture
@@ -64,7 +65,7 @@ def clip(make_video, sport: Sport) -> Clip:
 
 @pytest.fixture
 def researcher() -> Client:
-    user = User.objects.create_user("researcher", is_staff=True)
+    user = UserFactory(username="researcher", password=None, is_staff=True)
     user.user_permissions.add(
         *Permission.objects.filter(
             codename__in=["view_clip", "view_mistakequery"], content_type__app_label="retrieval_backend"
@@ -257,7 +258,7 @@ def test_the_first_request_renders_and_later_ones_reuse_the_file(researcher, cli
 
 def test_a_query_segment_plays_the_same_way(researcher, make_video, sport, settings):
     video = _video(make_video("query.mp4", seconds=3), sport, role=Video.Role.QUERY)
-    query = MistakeQuery.objects.create(
+    query = MistakeQueryFactory(
         video=video, sport=sport, external_id="q-1", start_s=0.5, end_s=2.5, mistake="Elbow flares out."
     )
     response = researcher.get(reverse("media:query", args=[query.pk]), headers={"Range": "bytes=0-"})
@@ -295,7 +296,7 @@ def test_a_coach_error_message_names_no_source_or_clip(clip):
     """The same core serves coaches' blind URLs: its errors must not unblind them."""
     Path(clip.video.source_uri).write_bytes(b"garbage")
     request = RequestFactory().get("/anything")
-    request.user = User.objects.create_user("coach1")
+    request.user = UserFactory(username="coach1", password=None)
     response = segment_response(request, clip.video, clip.start_s, clip.end_s)
     assert response.status_code == 422
     text = response.content.decode()
@@ -317,7 +318,7 @@ def test_an_anonymous_visitor_is_refused_and_nothing_is_rendered(client, clip, s
 
 
 def test_a_coach_cannot_fetch_clips_or_queries_by_id(client, clip, settings):
-    client.force_login(User.objects.create_user("coach1"))
+    client.force_login(UserFactory(username="coach1", password=None))
     for url in (_url(clip), reverse("media:query", args=[1])):
         response = client.get(url)
         assert response.status_code == 403
@@ -326,12 +327,12 @@ def test_a_coach_cannot_fetch_clips_or_queries_by_id(client, clip, settings):
 
 
 def test_staff_without_the_gallery_permission_is_refused(client, clip):
-    client.force_login(User.objects.create_user("helpdesk", is_staff=True))
+    client.force_login(UserFactory(username="helpdesk", password=None, is_staff=True))
     assert client.get(_url(clip)).status_code == 403
 
 
 def test_a_superuser_may_fetch_by_id(client, clip):
-    client.force_login(User.objects.create_superuser("boss", password=None))
+    client.force_login(UserFactory(username="boss", password=None, superuser=True))
     assert client.get(_url(clip), headers={"Range": "bytes=0-1"}).status_code == 206
 
 

@@ -10,10 +10,11 @@ import pytest
 from core.jobs import resume_job, run_chunk
 from core.models import Job, JobChunk
 from retrieval_backend.embedding import assemble_index, embed_chunk, ensure_index, shard_paths
-from retrieval_backend.models import Clip, EmbeddingIndex, MistakeQuery, RetrievalMethod, Sport, Video
+from retrieval_backend.models import Clip, EmbeddingIndex, RetrievalMethod, Sport, Video
 from retrieval_backend.ranking import IndexNotReady, rank_queries
 from retrieval_backend.video.synthetic import moving_bar
 from tests.conftest import wait_for
+from tests.factories import ClipFactory, MistakeQueryFactory, RetrievalMethodFactory, SportFactory, VideoFactory
 from tests.retrieval_backend.fake_backend import fake_distribution  # noqa: F401 - fixture
 from tests.retrieval_backend.tiny_encoder import write_torchscript
 
@@ -29,8 +30,8 @@ class Gallery:
     """Two sports, five clips over three videos, one mistake query per sport."""
 
     def __init__(self, make_video) -> None:
-        self.basketball = Sport.objects.create(slug="basketball", name="Basketball")
-        self.tennis = Sport.objects.create(slug="tennis", name="Tennis")
+        self.basketball = SportFactory(slug="basketball", name="Basketball")
+        self.tennis = SportFactory(slug="tennis", name="Tennis")
         bar = self.video(make_video("bar.mp4", seconds=4, draw=moving_bar(160, 120)), self.basketball)
         red = self.video(make_video("red.mp4", seconds=4, draw=static_colour((220, 30, 30))), self.basketball)
         blue = self.video(make_video("blue.mp4", seconds=4, draw=static_colour((30, 30, 220))), self.tennis)
@@ -42,21 +43,21 @@ class Gallery:
         shot = self.video(make_video("my-shot.mp4", seconds=2, draw=moving_bar(160, 120)), self.basketball, "query")
         dark_blue = static_colour((30, 30, 210))
         serve = self.video(make_video("my-serve.mp4", seconds=2, draw=dark_blue), self.tennis, "query")
-        self.q_shot = MistakeQuery.objects.create(
+        self.q_shot = MistakeQueryFactory(
             video=shot, sport=self.basketball, external_id="q-shot", start_s=0, end_s=2,
             mistake="My elbow flares out to the side when I shoot free throws.",
         )  # fmt: skip
-        self.q_serve = MistakeQuery.objects.create(
+        self.q_serve = MistakeQueryFactory(
             video=serve, sport=self.tennis, external_id="q-serve", start_s=0, end_s=2,
             mistake="I toss the ball behind my head when I serve.",
         )  # fmt: skip
         self.queries = [self.q_shot, self.q_serve]
 
     def video(self, path: Path, sport: Sport, role: str = "gallery") -> Video:
-        return Video.objects.create(sport=sport, source_uri=str(path), role=role)
+        return VideoFactory(sport=sport, source_uri=str(path), role=role)
 
     def clip(self, external_id: str, video: Video, start: float, end: float, narration: str) -> Clip:
-        return Clip.objects.create(
+        return ClipFactory(
             video=video, sport=video.sport, external_id=external_id, start_s=start, end_s=end, narration=narration
         )
 
@@ -99,15 +100,15 @@ def build_in_process(method: RetrievalMethod) -> EmbeddingIndex:
 def test_an_hnsw_method_ranks_each_sport_exactly_like_the_flat_one(gallery_in_transaction):
     gallery = gallery_in_transaction
     params = {"frames": 4, "chunk_size": 2}
-    flat = RetrievalMethod.objects.create(name="flat", backend="visual", params=params)
-    hnsw = RetrievalMethod.objects.create(name="hnsw", backend="visual", params={**params, "index": "hnsw"})
+    flat = RetrievalMethodFactory(name="flat", backend="visual", params=params)
+    hnsw = RetrievalMethodFactory(name="hnsw", backend="visual", params={**params, "index": "hnsw"})
     flat_index, hnsw_index = build_in_process(flat), build_in_process(hnsw)
     assert (flat_index.kind, hnsw_index.kind) == ("flat", "hnsw")
     assert flat_index.status == hnsw_index.status == EmbeddingIndex.Status.READY
     assert flat_index.version != hnsw_index.version  # the index kind is part of what an index is built from
     assert rank_queries(hnsw, gallery.queries, k=3) == rank_queries(flat, gallery.queries, k=3)
     # Searching the whole gallery goes through the HNSW graph; with five clips it finds them all.
-    anywhere = RetrievalMethod.objects.create(
+    anywhere = RetrievalMethodFactory(
         name="hnsw-any", backend="visual", params={**params, "index": "hnsw", "any_sport": True}
     )
     build_in_process(anywhere)
@@ -116,7 +117,7 @@ def test_an_hnsw_method_ranks_each_sport_exactly_like_the_flat_one(gallery_in_tr
 
 
 def test_a_method_whose_index_is_missing_says_what_to_run(gallery_in_transaction):
-    method = RetrievalMethod.objects.create(name="narration", backend="narration-text")
+    method = RetrievalMethodFactory(name="narration", backend="narration-text")
     with pytest.raises(IndexNotReady, match=r"build it with: python manage\.py build_index narration"):
         rank_queries(method, gallery_in_transaction.queries, k=3)
     job = ensure_index(method)
@@ -141,7 +142,7 @@ def test_every_backend_ranks_the_gallery_end_to_end_on_a_worker(gallery, celery_
     }
     results = {}
     for name, (backend, params) in methods.items():
-        method = RetrievalMethod.objects.create(name=name, backend=backend, params=params)
+        method = RetrievalMethodFactory(name=name, backend=backend, params=params)
         if backend != "random":
             with pytest.raises(IndexNotReady, match=rf"method '{name}'.*manage.py build_index {name}"):
                 rank_queries(method, gallery.queries, k=3)
@@ -185,7 +186,7 @@ def test_a_clip_that_fails_to_decode_is_an_error_on_the_job_and_the_rest_is_inde
     video = gallery.video(broken, gallery.basketball)
     bad = gallery.clip("bb-broken", video, 0, 2, "A clip whose file was damaged in transfer.")
     celery_worker_factory()
-    method = RetrievalMethod.objects.create(name="visual", backend="visual", params={"frames": 4, "chunk_size": 2})
+    method = RetrievalMethodFactory(name="visual", backend="visual", params={"frames": 4, "chunk_size": 2})
     job = build(method)
 
     assert job.status == Job.Status.DONE
@@ -220,7 +221,7 @@ def test_a_clip_that_fails_to_decode_is_an_error_on_the_job_and_the_rest_is_inde
 @pytest.mark.worker
 @pytest.mark.redis
 def test_a_resumed_job_does_not_recompute_finished_chunks(gallery, celery_worker_factory, settings):
-    method = RetrievalMethod.objects.create(
+    method = RetrievalMethodFactory(
         name="narration", backend="narration-text", params={"chunk_size": 2}
     )  # three chunks for five clips
     job = ensure_index(method)  # queued, but no worker runs yet

@@ -16,7 +16,8 @@ from retrieval_backend.metrics import (
     median_rank,
     score_method,
 )
-from retrieval_backend.models import CandidateSet, Clip, MistakeQuery, RetrievalMethod, Sport, Video
+from retrieval_backend.models import CandidateSet, MistakeQuery
+from tests.factories import ClipFactory, MistakeQueryFactory, RetrievalMethodFactory, SportFactory, VideoFactory
 
 # --- pure metrics ------------------------------------------------------------
 
@@ -85,17 +86,15 @@ def test_score_method_with_no_queries_reports_nothing_rather_than_zero():
 
 @pytest.fixture
 def gallery(db):
-    sport = Sport.objects.create(slug="tennis", name="Tennis")
-    video = Video.objects.create(sport=sport, source_uri="/v/g.mp4")
+    sport = SportFactory(slug="tennis", name="Tennis")
+    video = VideoFactory(sport=sport, source_uri="/v/g.mp4")
     clips = [
-        Clip.objects.create(video=video, sport=sport, external_id=f"c{i}", start_s=i, end_s=i + 1, narration="n")
+        ClipFactory(video=video, sport=sport, external_id=f"c{i}", start_s=i, end_s=i + 1, narration="n")
         for i in range(6)
     ]
-    qvideo = Video.objects.create(sport=sport, source_uri="/v/q.mp4", role="query")
+    qvideo = VideoFactory(sport=sport, source_uri="/v/q.mp4", role="query")
     queries = [
-        MistakeQuery.objects.create(
-            video=qvideo, sport=sport, external_id=f"q{i}", start_s=0, end_s=1, mistake="elbow drops"
-        )
+        MistakeQueryFactory(video=qvideo, sport=sport, external_id=f"q{i}", start_s=0, end_s=1, mistake="elbow drops")
         for i in range(3)
     ]
     queries[0].positives.set([clips[0]])
@@ -115,7 +114,7 @@ def _store(method, query, clips):
 
 def test_the_command_prints_json_computed_from_the_stored_sets(gallery):
     clips, queries = gallery
-    method = RetrievalMethod.objects.create(name="text", backend="imported")
+    method = RetrievalMethodFactory(name="text", backend="imported")
     _store(method, queries[0], [clips[1], clips[0], clips[2]])  # positive at rank 2
     _store(method, queries[1], [clips[1], clips[2], clips[3]])  # no positive retrieved
     _store(method, queries[2], [clips[0], clips[1], clips[2]])  # no positives: ignored
@@ -134,7 +133,7 @@ def test_the_command_prints_json_computed_from_the_stored_sets(gallery):
 
 def test_the_table_marks_recall_deeper_than_the_sets_and_methods_missing_sets(gallery):
     clips, queries = gallery
-    method = RetrievalMethod.objects.create(name="text", backend="imported")
+    method = RetrievalMethodFactory(name="text", backend="imported")
     _store(method, queries[0], [clips[0], clips[1], clips[2]])
     out = _call("--methods", "text")
     header, _, row = out.splitlines()[:3]
@@ -145,7 +144,7 @@ def test_the_table_marks_recall_deeper_than_the_sets_and_methods_missing_sets(ga
 
 
 def test_unknown_methods_and_missing_positives_are_clear_errors(gallery):
-    RetrievalMethod.objects.create(name="text", backend="imported")
+    RetrievalMethodFactory(name="text", backend="imported")
     with pytest.raises(CommandError, match=r"unknown method.*nope.*Known methods: text"):
         _call("--methods", "nope")
     MistakeQuery.positives.through.objects.all().delete()

@@ -20,24 +20,25 @@ from retrieval_backend.models import (
     EmbeddingIndex,
     MistakeQuery,
     RetrievalMethod,
-    Sport,
-    Video,
 )
 from tests.conftest import wait_for
+from tests.factories import ClipFactory, MistakeQueryFactory, RetrievalMethodFactory, SportFactory, VideoFactory
 
 
 def make_gallery(clips_per_sport: dict[str, int], queries_per_sport: dict[str, int]) -> None:
     """Sports with clips and queries; external ids like ``tennis-c3`` and ``tennis-q1``."""
     for slug in sorted(set(clips_per_sport) | set(queries_per_sport)):
-        sport = Sport.objects.create(slug=slug, name=slug.title())
-        video = Video.objects.create(sport=sport, source_uri=f"/videos/{slug}.mp4")
+        sport = SportFactory(slug=slug, name=slug.title())
+        video = VideoFactory(sport=sport, source_uri=f"/videos/{slug}.mp4")
         Clip.objects.bulk_create(
-            Clip(video=video, sport=sport, external_id=f"{slug}-c{i}", start_s=i, end_s=i + 2, narration="keep low")
+            ClipFactory.build(
+                video=video, sport=sport, external_id=f"{slug}-c{i}", start_s=i, end_s=i + 2, narration="keep low"
+            )
             for i in range(clips_per_sport.get(slug, 0))
         )
-        query_video = Video.objects.create(sport=sport, source_uri=f"/videos/{slug}-query.mp4", role="query")
+        query_video = VideoFactory(sport=sport, source_uri=f"/videos/{slug}-query.mp4", role="query")
         MistakeQuery.objects.bulk_create(
-            MistakeQuery(
+            MistakeQueryFactory.build(
                 video=query_video, sport=sport, external_id=f"{slug}-q{i}", start_s=0, end_s=3, mistake="stands up"
             )
             for i in range(queries_per_sport.get(slug, 0))
@@ -48,7 +49,7 @@ def make_gallery(clips_per_sport: dict[str, int], queries_per_sport: dict[str, i
 def gallery(db):
     # Swimming has a query but no clips: its query cannot get candidates.
     make_gallery({"tennis": 30, "golf": 12}, {"tennis": 5, "golf": 3, "swimming": 1})
-    return RetrievalMethod.objects.create(name="control", backend="random", params={"seed": 7})
+    return RetrievalMethodFactory(name="control", backend="random", params={"seed": 7})
 
 
 def run_all_chunks(job: Job) -> Job:
@@ -68,7 +69,7 @@ def candidate_lists(method: RetrievalMethod) -> dict[str, list[tuple[str, float]
 
 def test_it_splits_the_work_into_chunks_of_queries_per_method(gallery, monkeypatch):
     monkeypatch.setattr(candidates, "QUERIES_PER_CHUNK", 4)
-    other = RetrievalMethod.objects.create(name="control-2", backend="random", params={"seed": 8})
+    other = RetrievalMethodFactory(name="control-2", backend="random", params={"seed": 8})
     job = start_generation([gallery, other], None, k=5)
     assert (job.kind, job.status, job.total) == ("generate_candidates", "queued", 18)
     payloads = [c.payload for c in job.chunks.order_by("index")]
@@ -132,7 +133,7 @@ def test_rerunning_one_chunk_rewrites_the_same_rows(gallery):
 
 def test_another_seed_draws_other_clips_and_another_params_hash(gallery):
     run_all_chunks(start_generation([gallery], None, k=10))
-    reseeded = RetrievalMethod.objects.create(name="control-b", backend="random", params={"seed": 8})
+    reseeded = RetrievalMethodFactory(name="control-b", backend="random", params={"seed": 8})
     run_all_chunks(start_generation([reseeded], None, k=10))
     assert candidate_lists(reseeded) != candidate_lists(gallery)
     hashes = set(CandidateSet.objects.values_list("params_hash", flat=True))
@@ -158,7 +159,7 @@ def test_a_cancelled_job_leaves_its_chunks_unrun(gallery):
 
 @pytest.fixture
 def visual(gallery):
-    return RetrievalMethod.objects.create(name="visual-baseline", backend="visual")
+    return RetrievalMethodFactory(name="visual-baseline", backend="visual")
 
 
 def _building_index(method: RetrievalMethod, status: str = "running") -> Job:
@@ -243,8 +244,8 @@ def test_the_command_takes_query_external_ids(gallery):
     ],
 )
 def test_the_command_rejects_bad_input_with_a_clear_message(gallery, args, message):
-    RetrievalMethod.objects.create(name="imported-run", backend="imported")
-    RetrievalMethod.objects.create(name="broken", backend="random", params={"seeed": 1})
+    RetrievalMethodFactory(name="imported-run", backend="imported")
+    RetrievalMethodFactory(name="broken", backend="random", params={"seeed": 1})
     with pytest.raises(CommandError, match=message):
         _generate(*args, "--no-wait")
     assert not Job.objects.filter(kind="generate_candidates").exists()
@@ -296,7 +297,7 @@ def test_job_pages_reload_themselves_while_the_job_runs_and_stop_when_it_ends(ga
 @pytest.mark.worker
 def test_the_command_waits_for_a_real_worker_and_summarises(transactional_db, celery_worker_factory):
     make_gallery({"tennis": 30, "golf": 12}, {"tennis": 5, "golf": 3, "swimming": 1})
-    RetrievalMethod.objects.create(name="control", backend="random", params={"seed": 7})
+    RetrievalMethodFactory(name="control", backend="random", params={"seed": 7})
     celery_worker_factory(queues="default")
     out = _generate("--methods", "control", "--k", "6")
     job = wait_for(lambda: Job.objects.filter(kind="generate_candidates", status="done").first(), what="the job")

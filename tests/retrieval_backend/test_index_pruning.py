@@ -17,6 +17,7 @@ from retrieval_backend.models import EmbeddingIndex, RetrievalMethod
 from retrieval_backend.pruning import prune_index_files
 from retrieval_backend.ranking import rank_queries
 from retrieval_backend.search import meta_path_for
+from tests.factories import RetrievalMethodFactory
 from tests.retrieval_backend.test_embedding_job import Gallery, build_in_process
 
 PARAMS = {"frames": 4, "chunk_size": 2}
@@ -36,7 +37,7 @@ def _shards(row: EmbeddingIndex) -> Path:
 
 
 def _superseded_pair(gallery) -> tuple[RetrievalMethod, EmbeddingIndex, EmbeddingIndex]:
-    method = RetrievalMethod.objects.create(name="visual", backend="visual", params=PARAMS)
+    method = RetrievalMethodFactory(name="visual", backend="visual", params=PARAMS)
     first = build_in_process(method)
     gallery.toss.delete()  # a removed clip forces a rebuild: the first build is superseded
     second = build_in_process(method)
@@ -92,7 +93,7 @@ def test_a_dry_run_lists_and_removes_nothing(gallery_in_transaction):
 
 
 def test_the_shards_of_a_failed_build_stay_while_it_can_be_resumed(gallery_in_transaction):
-    method = RetrievalMethod.objects.create(name="visual", backend="visual", params=PARAMS)
+    method = RetrievalMethodFactory(name="visual", backend="visual", params=PARAMS)
     ready = build_in_process(method)
     gallery_in_transaction.toss.delete()
     failed = build_in_process(method)
@@ -109,7 +110,7 @@ def test_the_shards_of_a_failed_build_stay_while_it_can_be_resumed(gallery_in_tr
 
 
 def test_files_no_build_names_are_removed_once_old(gallery_in_transaction):
-    method = RetrievalMethod.objects.create(name="visual", backend="visual", params=PARAMS)
+    method = RetrievalMethodFactory(name="visual", backend="visual", params=PARAMS)
     kept = build_in_process(method)
     orphan_shards = Path(settings.EMBEDDING_ROOT) / "deleted-method" / "v1.1"
     orphan_shards.mkdir(parents=True)

@@ -13,11 +13,12 @@ from retrieval_backend.tasks import render_clips_chunk
 from retrieval_backend.video.probe import probe
 from retrieval_backend.video.render import rendered_path
 from tests.conftest import wait_for
+from tests.factories import ClipFactory, MistakeQueryFactory, SportFactory, VideoFactory
 
 
 def _video(path: Path, sport: Sport) -> Video:
     info = probe(path)
-    return Video.objects.create(
+    return VideoFactory(
         sport=sport,
         source_uri=str(path),
         sha256=info.sha256,
@@ -32,7 +33,7 @@ def _video(path: Path, sport: Sport) -> Video:
 
 
 def _clip(video: Video, external_id: str, start_s: float, end_s: float) -> Clip:
-    return Clip.objects.create(
+    return ClipFactory(
         video=video,
         sport=video.sport,
         external_id=external_id,
@@ -49,8 +50,8 @@ def _cached(row: Clip | MistakeQuery, settings) -> Path:
 @pytest.fixture
 def gallery(make_video, bikes_mp4):
     """Two sports; basketball has three good clips (one from real footage), a broken one and a query."""
-    basketball = Sport.objects.create(slug="basketball", name="Basketball")
-    tennis = Sport.objects.create(slug="tennis", name="Tennis")
+    basketball = SportFactory(slug="basketball", name="Basketball")
+    tennis = SportFactory(slug="tennis", name="Tennis")
     synthetic = _video(make_video("drill.mp4", seconds=3, audio=True), basketball)
     real = _video(bikes_mp4, basketball)
     broken_path = make_video("broken.mp4", seconds=2)
@@ -62,7 +63,7 @@ def gallery(make_video, bikes_mp4):
         _clip(real, "bikes-1", 3.0, 5.0),
         _clip(broken, "bb-broken", 0.0, 1.0),
     ]
-    query = MistakeQuery.objects.create(
+    query = MistakeQueryFactory(
         video=synthetic, sport=basketball, external_id="q-1", start_s=0.5, end_s=2.0, mistake="Elbow flares out."
     )
     other = _clip(_video(make_video("serve.mp4", seconds=2), tennis), "tn-1", 0.0, 1.0)
@@ -83,7 +84,7 @@ def gallery(make_video, bikes_mp4):
     ],
 )
 def test_it_says_what_to_fix_on_bad_arguments(args, message):
-    Sport.objects.create(slug="basketball", name="Basketball")
+    SportFactory(slug="basketball", name="Basketball")
     with pytest.raises(CommandError, match=message):
         call_command("render_clips", *args)
     assert not Job.objects.exists()
@@ -91,7 +92,7 @@ def test_it_says_what_to_fix_on_bad_arguments(args, message):
 
 @pytest.mark.django_db
 def test_an_empty_selection_creates_no_job(capsys):
-    Sport.objects.create(slug="basketball", name="Basketball")
+    SportFactory(slug="basketball", name="Basketball")
     call_command("render_clips", "--sport", "basketball", "--queries")
     assert "Nothing to render" in capsys.readouterr().out
     assert not Job.objects.exists()

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import pickle
+import random
 from pathlib import Path
 
 import pytest
 
 from retrieval_backend.video.errors import NotAVideo, TruncatedVideo, VideoNotFound
 from retrieval_backend.video.probe import probe
+from retrieval_backend.video.segment import open_video, segment_frames
 from tests.retrieval_backend.video_files import (
     cut_in_half,
     random_bytes,
@@ -71,6 +74,65 @@ def test_it_rejects_a_text_file(tmp_path):
 def test_it_rejects_random_bytes(tmp_path):
     with pytest.raises(NotAVideo, match="not a decodable video"):
         probe(random_bytes(tmp_path / "noise.mp4"))
+
+
+# Noise that FFmpeg (PyAV 18) reads each its own way; the seeds were found by probing thousands.
+# Another FFmpeg may read some of them differently, which is the point: the answer must not change.
+NOISE_SEEDS = {
+    0: "invalid data",
+    1512: "a subtitle track (lrc), no video stream",
+    1713: "an H.263 stream with no frame size",
+    1936: "an H.263 stream with no frame rate or duration",
+    2700: "metadata that is not UTF-8",
+    30505: "a format FFmpeg has not implemented",
+    31084: "a still image (pictor)",
+}
+
+
+def _crafted_junk(folder: Path, make_video) -> dict[str, Path]:
+    mp4 = make_video("whole.mp4", seconds=1).read_bytes()
+    files = {
+        "empty": b"",
+        "text": b"Keep your elbow under the ball.\n" * 40,
+        "one byte": b"\x00",
+        # The first box header of a real MP4 and nothing after it: a download that stopped at once.
+        "mp4 header only": mp4[:8],
+        # A whole ftyp box, then noise where the index and media should be.
+        "mp4 header then noise": mp4[:32] + random.Random(1).randbytes(4000),
+    }
+    for name, data in files.items():
+        (folder / f"{name}.mp4").write_bytes(data)
+    return {name: folder / f"{name}.mp4" for name in files}
+
+
+def _assert_not_a_decodable_video(path: Path) -> None:
+    with pytest.raises(NotAVideo) as refused:
+        probe(path)
+    message = str(refused.value)
+    assert message.startswith(f"{path} is not a decodable video (")
+    # Then what FFmpeg made of it, in parentheses, and what to do about it.
+    assert message.endswith(f"): {refused.value.fix}")
+    assert refused.value.fix.startswith(("re-encode it", "copy", "check"))
+    # The sampler and the renderer open files through the same checks.
+    with pytest.raises(NotAVideo, match="is not a decodable video"), open_video(path) as opened:
+        list(segment_frames(opened, 0.0, 1.0))
+
+
+@pytest.mark.parametrize("seed", NOISE_SEEDS, ids=NOISE_SEEDS.values())
+def test_noise_is_not_a_decodable_video_whatever_ffmpeg_makes_of_it(tmp_path, seed):
+    _assert_not_a_decodable_video(random_bytes(tmp_path / "noise.mp4", seed=seed))
+
+
+def test_crafted_files_that_are_no_video_get_the_same_answer(tmp_path, make_video):
+    for path in _crafted_junk(tmp_path, make_video).values():
+        _assert_not_a_decodable_video(path)
+
+
+def test_the_refusal_survives_pickling_as_a_worker_sends_it(tmp_path):
+    with pytest.raises(NotAVideo) as refused:
+        probe(random_bytes(tmp_path / "noise.mp4", seed=1512))
+    copy = pickle.loads(pickle.dumps(refused.value))
+    assert (type(copy), str(copy)) == (NotAVideo, str(refused.value))
 
 
 @pytest.mark.parametrize("faststart", [True, False], ids=["index-first", "index-last"])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import random
 from pathlib import Path
 
 import av
@@ -39,8 +39,9 @@ def with_zeroed_tail(src: Path, dst: Path) -> Path:
     return dst
 
 
-def random_bytes(dst: Path, size: int = 64_000) -> Path:
-    dst.write_bytes(os.urandom(size))
+def random_bytes(dst: Path, size: int = 64_000, *, seed: int = 0) -> Path:
+    """``size`` bytes of noise, the same for the same seed: what FFmpeg makes of noise varies with the bytes."""
+    dst.write_bytes(random.Random(seed).randbytes(size))
     return dst
 
 

@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.db import connections
 from django.urls import reverse
 
@@ -25,6 +24,7 @@ from tests.annotations.rating_setup import (
     live_study,
     playable_gallery,
 )
+from tests.factories import UserFactory
 from tests.studies.conftest import make_coach
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -142,7 +142,7 @@ def test_admin_report_and_api_docs_keep_working_under_the_policy(live_server, pa
     judged = open_study(n_queries=2)
     judge_everything(judged, prefer(judged, ["beta", "alpha"], tie_every=5))
     refresh_report(judged.study.pk, force=True, bootstrap=50)
-    get_user_model().objects.create_superuser("boss", "boss@example.org", PASSWORD)
+    UserFactory(username="boss", email="boss@example.org", password=PASSWORD, superuser=True)
 
     _log_in(page, live_server.url + reverse("admin:login"), "boss")
     page.wait_for_selector("text=Studies, gallery and methods")

@@ -6,13 +6,13 @@ import time
 import uuid
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.test import RequestFactory
 from django.urls import reverse
 from rest_framework.test import APIClient
 
 from core import login_throttle
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "right-horse-battery-staple"
@@ -24,7 +24,7 @@ def ana(settings):
     settings.LOGIN_FAILURES_PER_USERNAME = 5
     settings.LOGIN_FAILURES_PER_ADDRESS = 30
     settings.LOGIN_FAILURE_WINDOW_S = 900
-    return get_user_model().objects.create_user("ana", "ana@example.org", PASSWORD)
+    return UserFactory(username="ana", email="ana@example.org", password=PASSWORD)
 
 
 def _web_login(client, username: str, password: str, address: str = "127.0.0.1"):
@@ -50,7 +50,7 @@ def test_five_wrong_passwords_block_the_name_even_with_the_right_password(client
     # The name is blocked from every address, in any letter case.
     assert BLOCKED in _web_login(client, "ANA", PASSWORD, address="198.51.100.7").content.decode()
     # Someone else on the same network is not.
-    get_user_model().objects.create_user("bea", password=PASSWORD)
+    UserFactory(username="bea", password=PASSWORD)
     assert _web_login(client, "bea", PASSWORD).status_code == 302
     assert _logged_in(client)
 

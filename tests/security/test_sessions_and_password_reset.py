@@ -13,13 +13,15 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
+from tests.factories import UserFactory
+
 pytestmark = pytest.mark.django_db
 PASSWORD = "right-horse-battery-staple"
 
 
 @pytest.fixture
 def ana():
-    return get_user_model().objects.create_user("ana", "ana@example.org", PASSWORD)
+    return UserFactory(username="ana", email="ana@example.org", password=PASSWORD)
 
 
 def _log_in(client) -> None:
@@ -179,7 +181,7 @@ def test_too_many_reset_requests_from_one_address_are_refused_with_the_wait(clie
 def test_the_demo_password_is_refused_when_demo_logins_are_off(client, settings):
     from demo.accounts import COACHES, DEMO_PASSWORD
 
-    get_user_model().objects.create_user(COACHES[0], "c1@example.org", DEMO_PASSWORD)
+    UserFactory(username=COACHES[0], email="c1@example.org", password=DEMO_PASSWORD)
     settings.DEMO_LOGINS = True  # make run: DEBUG on, the README's logins work
     assert client.login(username=COACHES[0], password=DEMO_PASSWORD)
     client.logout()

@@ -9,13 +9,13 @@ exports, figures, and guessed addresses. Each is "not found", and nothing of B c
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
 
 from annotations.models import Judgement, StudyExport
 from studies.models import Assignment, Item, Participation, Study
 from tests.annotations.judged_study import judge_everything, open_study, prefer
+from tests.factories import StudyExportFactory, StudyFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -29,13 +29,13 @@ def labs():
         judge_everything(judged, prefer(judged, ["alpha", "beta"]))
     Study.objects.filter(pk=a.study.pk).update(group=lab_a)
     Study.objects.filter(pk=b.study.pk).update(group=lab_b)
-    c = Study.objects.create(title="Open to all researchers", slug="shared-study")
+    c = StudyFactory(title="Open to all researchers", slug="shared-study")
     return {"lab_a": lab_a, "lab_b": lab_b, "a": a.study, "b": b.study, "c": c}
 
 
 @pytest.fixture
 def rita(client, labs):
-    user = get_user_model().objects.create_user("rita", "rita@example.org", "pw", is_staff=True)
+    user = UserFactory(username="rita", email="rita@example.org", password="pw", is_staff=True)
     user.groups.add(labs["lab_a"])
     user.user_permissions.set(Permission.objects.filter(content_type__app_label__in=["studies", "annotations"]))
     client.force_login(user)
@@ -97,7 +97,7 @@ def test_another_groups_export_cannot_be_downloaded_by_a_guessed_address(client,
     for key in ("a", "b"):
         (settings.EXPORT_ROOT / f"{key}.zip").parent.mkdir(parents=True, exist_ok=True)
         (settings.EXPORT_ROOT / f"{key}.zip").write_bytes(b"PK zip of " + key.encode())
-        exports[key] = StudyExport.objects.create(study=labs[key], status=StudyExport.Status.DONE, path=f"{key}.zip")
+        exports[key] = StudyExportFactory(study=labs[key], status=StudyExport.Status.DONE, path=f"{key}.zip")
     b, own = exports["b"], exports["a"]
     assert client.get(reverse("admin:studies_study_export_download", args=[labs["b"].pk, b.pk])).status_code == 404
     # Nor through the group's own study's address.
@@ -146,14 +146,14 @@ def test_rows_of_another_groups_study_are_neither_listed_nor_found(client, rita,
 
 
 def test_the_other_group_and_superusers_see_study_b(client, labs):
-    bo = get_user_model().objects.create_user("bo", password="pw", is_staff=True)
+    bo = UserFactory(username="bo", password="pw", is_staff=True)
     bo.groups.add(labs["lab_b"])
     bo.user_permissions.set(Permission.objects.filter(content_type__app_label="studies"))
     client.force_login(bo)
     listed = client.get(reverse("admin:studies_study_changelist")).context["cl"].queryset
     assert set(listed.values_list("pk", flat=True)) == {labs["b"].pk, labs["c"].pk}
     assert client.get(reverse("admin:studies_study_report", args=[labs["b"].pk])).status_code == 200
-    root = get_user_model().objects.create_superuser("root", "root@example.org", "pw")
+    root = UserFactory(username="root", email="root@example.org", password="pw", superuser=True)
     client.force_login(root)
     listed = client.get(reverse("admin:studies_study_changelist")).context["cl"].queryset
     assert set(listed.values_list("pk", flat=True)) == {labs["a"].pk, labs["b"].pk, labs["c"].pk}

@@ -5,11 +5,21 @@ from __future__ import annotations
 import random
 
 import pytest
-from django.contrib.auth import get_user_model
 
-from retrieval_backend.models import Candidate, CandidateSet, Clip, MistakeQuery, RetrievalMethod, Sport, Video
+from retrieval_backend.models import Candidate, Clip, MistakeQuery
 from studies.items import build_items
-from studies.models import CoachProfile, Study
+from studies.models import Study
+from tests.factories import (
+    CandidateFactory,
+    CandidateSetFactory,
+    ClipFactory,
+    CoachProfileFactory,
+    MistakeQueryFactory,
+    RetrievalMethodFactory,
+    SportFactory,
+    StudyFactory,
+    VideoFactory,
+)
 
 
 def make_gallery(
@@ -23,12 +33,11 @@ def make_gallery(
     sport_slug: str = "tennis",
 ):
     """Rows only (no media): one sport, clips, queries, and each method's top-k per query."""
-    sport, _ = Sport.objects.get_or_create(slug=sport_slug, defaults={"name": sport_slug.title()})
-    video = Video.objects.create(
-        sport=sport, source_uri=f"/videos/{sport_slug}-gallery.mp4", probe_status="ok", duration_s=600
-    )
+    sport = SportFactory(slug=sport_slug, name=sport_slug.title())
+    video = VideoFactory(sport=sport, source_uri=f"/videos/{sport_slug}-gallery.mp4", probe_status="ok", duration_s=600)
+    # Built in memory, then inserted in one statement: the benchmarks make galleries of thousands.
     clips = Clip.objects.bulk_create(
-        Clip(
+        ClipFactory.build(
             video=video,
             sport=sport,
             external_id=f"{sport_slug}-c{i}",
@@ -39,11 +48,11 @@ def make_gallery(
         )
         for i in range(n_clips)
     )
-    qvideo = Video.objects.create(
+    qvideo = VideoFactory(
         sport=sport, role="query", source_uri=f"/videos/{sport_slug}-queries.mp4", probe_status="ok", duration_s=600
     )
     queries = MistakeQuery.objects.bulk_create(
-        MistakeQuery(
+        MistakeQueryFactory.build(
             video=qvideo,
             sport=sport,
             external_id=f"{sport_slug}-q{i}",
@@ -55,9 +64,7 @@ def make_gallery(
         for i in range(n_queries)
     )
     rng = random.Random(seed)
-    method_rows = [
-        RetrievalMethod.objects.get_or_create(name=name, defaults={"backend": "random"})[0] for name in methods
-    ]
+    method_rows = [RetrievalMethodFactory(name=name, backend="random") for name in methods]
     for query in queries:
         shared = rng.sample(clips, k)
         others = [c for c in clips if c not in shared]
@@ -69,18 +76,16 @@ def make_gallery(
             else:
                 # Same clip at rank 1 for every method (an identical pair, a clip credited twice), the rest disjoint.
                 ranked = [shared[0], *rng.sample(others, k - 1)]
-            cset = CandidateSet.objects.create(query=query, method=method, k=k)
+            cset = CandidateSetFactory(query=query, method=method, k=k)
             Candidate.objects.bulk_create(
-                Candidate(candidate_set=cset, rank=r, clip=clip, score=1 - r / 100) for r, clip in enumerate(ranked, 1)
+                CandidateFactory.build(candidate_set=cset, rank=r, clip=clip) for r, clip in enumerate(ranked, 1)
             )
     return sport, clips, queries, method_rows
 
 
 def make_coach(username: str, *, sports=(), years: int = 5):
-    user = get_user_model().objects.create_user(username, password="pw-for-tests-123")
-    profile = CoachProfile.objects.create(user=user, years_coaching=years)
-    profile.sports.set(sports)
-    return user
+    """A coach (a user with a coach profile) expert in ``sports``, who logs in with the tests' password."""
+    return CoachProfileFactory(user__username=username, sports=sports, years_coaching=years).user
 
 
 @pytest.fixture
@@ -97,9 +102,7 @@ def coaches(gallery):
 @pytest.fixture
 def study(gallery, coaches):
     _, _, _, methods = gallery
-    study = Study.objects.create(title="Serve study", slug="serve", depth_k=5, raters_per_item=3, seed=11)
-    study.methods.set(methods)
-    return study
+    return StudyFactory(title="Serve study", slug="serve", depth_k=5, raters_per_item=3, seed=11, methods=methods)
 
 
 @pytest.fixture

@@ -21,7 +21,8 @@ from studies.assignment import (
     release_expired,
 )
 from studies.items import build_items
-from studies.models import Assignment, Item, Study
+from studies.models import Assignment, Item
+from tests.factories import AssignmentFactory, StudyFactory
 from tests.studies.conftest import make_coach, make_gallery
 
 pytestmark = pytest.mark.django_db
@@ -125,8 +126,7 @@ def test_a_late_submission_is_accepted_while_the_item_still_needs_it(live_study,
 def test_a_late_submission_is_refused_once_others_filled_the_item(db):
     sport, _, _, methods = make_gallery(n_queries=1, methods=("a", "b"))
     late, *others = [make_coach(f"c{i}", sports=[sport]) for i in range(3)]
-    study = Study.objects.create(title="t", slug="t", kinds="likert", raters_per_item=2, status="live")
-    study.methods.set(methods)
+    study = StudyFactory(title="t", slug="t", kinds="likert", raters_per_item=2, status="live", methods=methods)
     build_items(study)
     target = next_assignment_for(late, study)
     release_expired(now=timezone.now() + timedelta(hours=1))
@@ -158,9 +158,9 @@ def test_the_database_refuses_over_assignment_and_double_judging(live_study, coa
     item = Item.objects.filter(study=live_study).first()
     with pytest.raises(IntegrityError), transaction.atomic():
         Item.objects.filter(pk=item.pk).update(load=item.needed + 1)
-    Assignment.objects.create(item=item, coach=coaches[0], study=live_study, expires=timezone.now())
+    AssignmentFactory(item=item, coach=coaches[0], study=live_study, expires=timezone.now())
     with pytest.raises(IntegrityError), transaction.atomic():
-        Assignment.objects.create(item=item, coach=coaches[0], study=live_study, expires=timezone.now())
+        AssignmentFactory(item=item, coach=coaches[0], study=live_study, expires=timezone.now())
 
 
 def test_a_claim_costs_the_same_queries_in_a_small_and_a_large_study(db):
@@ -168,8 +168,7 @@ def test_a_claim_costs_the_same_queries_in_a_small_and_a_large_study(db):
     for n_queries, slug in [(2, "small"), (40, "large")]:
         sport, *_, methods = make_gallery(n_queries=n_queries, methods=(f"{slug}1", f"{slug}2"), sport_slug=slug)
         coach = make_coach(f"coach-{slug}", sports=[sport])
-        study = Study.objects.create(title=slug, slug=slug, status="live")
-        study.methods.set(methods)
+        study = StudyFactory(title=slug, slug=slug, status="live", methods=methods)
         study.query_sports.set([sport])
         build_items(study)
         first = next_assignment_for(coach, study)  # joins the study: creates the participation row

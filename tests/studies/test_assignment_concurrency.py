@@ -10,7 +10,8 @@ from django.db import connection, transaction
 
 from studies.assignment import complete_assignment, lock_assignment, next_assignment_for
 from studies.items import build_items
-from studies.models import Assignment, Item, Study
+from studies.models import Assignment, Item
+from tests.factories import StudyFactory
 from tests.studies.conftest import make_coach, make_gallery
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -19,8 +20,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 def test_concurrent_claims_never_over_assign_or_double_judge():
     sport, *_, methods = make_gallery(n_queries=12, methods=("a", "b", "c"))
     coaches = [make_coach(f"coach{i}", sports=[sport]) for i in range(8)]
-    study = Study.objects.create(title="race", slug="race", raters_per_item=3, status="live")
-    study.methods.set(methods)
+    study = StudyFactory(title="race", slug="race", raters_per_item=3, status="live", methods=methods)
     build_items(study)
     n_items = Item.objects.filter(study=study).count()
     errors: list[BaseException] = []
@@ -63,8 +63,7 @@ def test_the_expiry_sweep_passes_over_a_coach_whose_claim_is_in_flight_instead_o
 
     sport, *_, methods = make_gallery(n_queries=4, methods=("a", "b"))
     busy, idle = make_coach("busy", sports=[sport]), make_coach("idle", sports=[sport])
-    study = Study.objects.create(title="sweep", slug="sweep", kinds="likert", raters_per_item=2, status="live")
-    study.methods.set(methods)
+    study = StudyFactory(title="sweep", slug="sweep", kinds="likert", raters_per_item=2, status="live", methods=methods)
     build_items(study)
     held, left = next_assignment_for(busy, study), next_assignment_for(idle, study)
     later = timezone.now() + timedelta(hours=1)

@@ -9,6 +9,7 @@ import pytest
 from retrieval_backend.models import Candidate
 from studies.items import build_items, plan_items
 from studies.models import GoldCheck, Item, PairingOutcome, Study
+from tests.factories import GoldCheckFactory, StudyFactory
 from tests.studies.conftest import make_gallery
 
 pytestmark = pytest.mark.django_db
@@ -52,8 +53,7 @@ def test_pairwise_items_pair_equal_ranks_and_record_identical_clips(study, galle
 @pytest.mark.parametrize("n_queries", [5, 6])
 def test_each_method_sits_on_each_side_equally_often_give_or_take_one(db, n_queries):
     *_, methods = make_gallery(n_queries=n_queries, methods=("m1", "m2", "m3"), overlap=False)
-    study = Study.objects.create(title="t", slug="t", kinds="pairwise", depth_k=5, seed=3)
-    study.methods.set(methods)
+    study = StudyFactory(title="t", slug="t", kinds="pairwise", depth_k=5, seed=3, methods=methods)
     build_items(study)
     by_pair = Counter()
     for item in Item.objects.filter(study=study):
@@ -87,12 +87,8 @@ def test_the_seed_decides_placement_and_order(study):
 
 def test_gold_items_are_mixed_in_at_the_study_rate(study, gallery):
     _, clips, queries, _ = gallery
-    GoldCheck.objects.create(
-        study=study, kind="pairwise", query=queries[0], helpful_clip=clips[0], unrelated_clip=clips[1]
-    )
-    GoldCheck.objects.create(
-        study=study, kind="likert", query=queries[1], helpful_clip=clips[2], min_score=4, max_score=5
-    )
+    GoldCheckFactory(study=study, kind="pairwise", query=queries[0], helpful_clip=clips[0], unrelated_clip=clips[1])
+    GoldCheckFactory(study=study, kind="likert", query=queries[1], helpful_clip=clips[2], min_score=4, max_score=5)
     study.gold_rate = 0.1
     report = build_items(study)
     regular = report.likert + report.pairwise

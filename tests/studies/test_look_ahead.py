@@ -30,6 +30,7 @@ from studies.assignment import (
 )
 from studies.items import build_items
 from studies.models import Assignment, Item, Participation, Study
+from tests.factories import StudyFactory
 from tests.studies.conftest import make_coach, make_gallery
 
 pytestmark = pytest.mark.django_db
@@ -123,8 +124,7 @@ def test_an_abandoned_look_ahead_returns_to_the_pool_with_the_current_one(live_s
 def test_a_look_ahead_given_back_unreached_can_come_to_the_same_coach_later(db):
     sport, *_, methods = make_gallery(n_queries=1, methods=("a", "b"))
     coach = make_coach("ana", sports=[sport])
-    study = Study.objects.create(title="t", slug="t", kinds="likert", raters_per_item=1, status="live")
-    study.methods.set(methods)
+    study = StudyFactory(title="t", slug="t", kinds="likert", raters_per_item=1, status="live", methods=methods)
     build_items(study)
     Item.objects.filter(study=study).exclude(pk__in=Item.objects.filter(study=study)[:2].values("pk")).delete()
     current = next_assignment_for(coach, study)
@@ -198,8 +198,7 @@ def test_queries_stay_interleaved_with_the_look_ahead(live_study, coaches):
 def test_a_look_ahead_on_the_same_query_gives_way_to_another_query_come_free(db):
     sport, _, _, methods = make_gallery(n_queries=2, methods=("a", "b"))
     coach = make_coach("ana", sports=[sport])
-    study = Study.objects.create(title="t", slug="t", kinds="likert", raters_per_item=1, status="live", seed=3)
-    study.methods.set(methods)
+    study = StudyFactory(title="t", slug="t", kinds="likert", raters_per_item=1, status="live", seed=3, methods=methods)
     build_items(study)
     current = next_assignment_for(coach, study)
     here = Item.objects.get(pk=current.item_id).query_id
@@ -253,8 +252,7 @@ def test_concurrent_coaches_looking_ahead_never_over_assign_or_double_judge():
     """Eight coaches at once, each on its own PostgreSQL connection, each looking ahead at every item."""
     sport, *_, methods = make_gallery(n_queries=12, methods=("a", "b", "c"))
     coaches = [make_coach(f"coach{i}", sports=[sport]) for i in range(8)]
-    study = Study.objects.create(title="race", slug="race", raters_per_item=3, status="live")
-    study.methods.set(methods)
+    study = StudyFactory(title="race", slug="race", raters_per_item=3, status="live", methods=methods)
     build_items(study)
     n_items = Item.objects.filter(study=study).count()
     errors: list[BaseException] = []

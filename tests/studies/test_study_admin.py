@@ -12,21 +12,21 @@ from django.urls import reverse
 from studies.lifecycle import LifecycleError, close, design_problems, publish, start_build
 from studies.models import Study
 from studies.tasks import build_study_items
+from tests.factories import StudyFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def researcher(client):
-    user = get_user_model().objects.create_superuser("researcher", "r@example.org", "pw-for-tests-123")
+    user = UserFactory(username="researcher", email="r@example.org", superuser=True)
     client.force_login(user)
     return user
 
 
 def test_the_design_check_lists_everything_missing(db, gallery):
     _, _, _, (alpha, _) = gallery
-    study = Study.objects.create(title="t", slug="t", kinds="both", raters_per_item=3)
-    study.methods.set([alpha])
+    study = StudyFactory(title="t", slug="t", kinds="both", raters_per_item=3, methods=[alpha])
     problems = design_problems(study)
     assert any("at least two methods" in p for p in problems)
     assert any("only 0 coach(es) are eligible" in p for p in problems)
@@ -176,7 +176,7 @@ def test_the_admin_refuses_gold_checks_that_cannot_make_a_sound_item(client, res
 
 
 def test_the_build_action_reports_what_is_missing(client, researcher, gallery):
-    study = Study.objects.create(title="Empty", slug="empty")
+    study = StudyFactory(title="Empty", slug="empty")
     response = client.post(
         reverse("admin:studies_study_changelist"),
         {"action": "build_items", "_selected_action": [study.pk]},

@@ -10,13 +10,14 @@ from django.test import Client
 from django.urls import reverse
 
 from studies.assignment import next_assignment_for
-from studies.models import Participation, Study
+from studies.models import Study
 from tests.annotations.rating_setup import (
     add_items,
     fast_password_hashing,  # noqa: F401 - autouse
     live_study,
     rows_only_gallery,
 )
+from tests.factories import ParticipationFactory, UserFactory
 from tests.studies.conftest import make_coach
 
 pytestmark = pytest.mark.django_db
@@ -49,7 +50,7 @@ def test_home_lists_the_open_studies_a_coach_may_judge_with_progress(gallery, co
     live_study(gallery, slug="closed", title="Closed study", status=Study.Status.CLOSED)
     expert_only = live_study(gallery, slug="experts", title="Experts only", min_years_coaching=30)
     expert_only.eligible_sports.set([gallery.sport])
-    Participation.objects.create(study=live, coach=coach, done_count=4)
+    ParticipationFactory(study=live, coach=coach, done_count=4)
 
     html = _client(coach).get("/").content.decode()
     assert "Live serve study" in html
@@ -62,8 +63,8 @@ def test_home_lists_the_open_studies_a_coach_may_judge_with_progress(gallery, co
         assert hidden not in html
 
 
-def test_researchers_land_in_the_admin(django_user_model):
-    staff = django_user_model.objects.create_user("researcher", password="x", is_staff=True)
+def test_researchers_land_in_the_admin():
+    staff = UserFactory(username="researcher", password="x", is_staff=True)
     assert _client(staff).get("/")["Location"] == reverse("admin:index")
 
 
@@ -103,7 +104,7 @@ def test_the_done_page_says_why_there_is_nothing_to_judge(gallery, coach, fields
     study = live_study(gallery, raters_per_item=1)
     add_items(study, gallery, ["likert"])
     if fields.get("quota_per_coach"):
-        Participation.objects.create(study=study, coach=coach, done_count=1)
+        ParticipationFactory(study=study, coach=coach, done_count=1)
     else:
         # Another coach holds the only item.
         next_assignment_for(make_coach("ben", sports=[gallery.sport]), study)

@@ -15,6 +15,7 @@ from tests.annotations.rating_setup import (
     live_study,
     playable_gallery,
 )
+from tests.factories import UserFactory
 from tests.studies.conftest import make_coach
 
 pytestmark = pytest.mark.django_db
@@ -81,12 +82,12 @@ def test_a_side_the_item_does_not_have_is_a_404(gallery, coach):
     assert client.get(f"/task/{assignment.token}/other.mp4").status_code == 404
 
 
-def test_nobody_but_the_holder_gets_the_video(gallery, coach, django_user_model):
+def test_nobody_but_the_holder_gets_the_video(gallery, coach):
     study = live_study(gallery)
     add_items(study, gallery, ["pairwise"])
     assignment = next_assignment_for(coach, study)
     other = make_coach("ben", sports=[gallery.sport])
-    staff = django_user_model.objects.create_user("researcher", password="x", is_staff=True, is_superuser=True)
+    staff = UserFactory(username="researcher", password="x", superuser=True)
     for client in (_client(other), _client(staff), Client()):
         for side in ("query", "left", "right"):
             response = client.get(_url(assignment, side))

@@ -13,7 +13,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
@@ -25,6 +24,7 @@ from core.models import Job
 from studies.models import Item
 from tests.annotations.judged_study import judge_everything, open_study, prefer, screen_side
 from tests.conftest import ROOT, database_url_for_current_test_db
+from tests.factories import UserFactory
 
 BOOTSTRAP = 50
 TABLES = ["judgements", "items", "queries", "clips", "coaches", "methods", "identical_pairs"]
@@ -239,7 +239,7 @@ def test_the_command_refuses_unknown_studies_and_existing_destinations(db, tmp_p
 
 
 def test_the_admin_offers_finished_exports_to_staff_only(judged, client, django_capture_on_commit_callbacks):
-    researcher = get_user_model().objects.create_superuser("researcher", "r@example.org", "pw-for-tests-123")
+    researcher = UserFactory(username="researcher", email="r@example.org", superuser=True)
     client.force_login(researcher)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = client.post(
@@ -299,7 +299,7 @@ def test_a_killed_export_leaves_no_bundle_offered(settings, client):
     assert not export.is_offered
     assert list(settings.EXPORT_ROOT.rglob("*.zip")) == []  # only the staging folder's partial tables
     assert any(".partial-" in p.name for p in settings.EXPORT_ROOT.rglob("*"))
-    researcher = get_user_model().objects.create_superuser("researcher", "r@example.org", "pw-for-tests-123")
+    researcher = UserFactory(username="researcher", email="r@example.org", superuser=True)
     client.force_login(researcher)
     page = client.get(reverse("admin:studies_study_report", args=[judged.study.pk])).content.decode()
     assert "download zip" not in page

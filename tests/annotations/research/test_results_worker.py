@@ -5,12 +5,12 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from annotations.models import StudyExport, StudyReport
 from tests.annotations.judged_study import judge_everything, open_study, prefer
 from tests.conftest import wait_for
+from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 def test_a_worker_recomputes_the_report_and_writes_the_export(celery_worker_factory, client):
     judged = open_study(n_queries=1)
     judge_everything(judged, prefer(judged, ["alpha", "beta"], tie_every=3))
-    researcher = get_user_model().objects.create_superuser("researcher", "r@example.org", "pw-for-tests-123")
+    researcher = UserFactory(username="researcher", email="r@example.org", superuser=True)
     client.force_login(researcher)
     worker = celery_worker_factory(queues="default")
 

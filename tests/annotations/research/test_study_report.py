@@ -5,7 +5,6 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from annotations.coach.judging import Answer, revisable, revise
@@ -13,6 +12,7 @@ from annotations.models import Judgement, StudyReport
 from annotations.research.reports import refresh_report, report_is_stale
 from annotations.tasks import compute_study_report
 from tests.annotations.judged_study import judge_everything, open_study, prefer
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 BOOTSTRAP = 100
@@ -27,7 +27,7 @@ def judged(db):
 
 @pytest.fixture
 def researcher(client):
-    user = get_user_model().objects.create_superuser("researcher", "r@example.org", "pw-for-tests-123")
+    user = UserFactory(username="researcher", email="r@example.org", superuser=True)
     client.force_login(user)
     return user
 
