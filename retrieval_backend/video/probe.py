@@ -148,7 +148,7 @@ def probe(uri: str | Path, *, timeout_s: float = 60.0, check_tail: bool = True) 
         stream = video_stream(container, uri)
         ctx = stream.codec_context
         fps = float(stream.average_rate or stream.guessed_rate or 0)
-        duration = _duration_s(container, stream)
+        duration = stream_duration_s(container, stream)
         _check_limits(uri, duration, fps, int(ctx.width), int(ctx.height))
         frame_count = min(int(stream.frames) or round(duration * fps), round(MAX_DURATION_S * MAX_FPS))
         info = VideoInfo(
@@ -187,7 +187,7 @@ def video_stream(container: av.container.InputContainer, uri: str) -> av.video.s
             "the video stream reports no frame size, or frames larger than "
             f"{MAX_SIDE}x{MAX_SIDE} pixels, which are not accepted",
         )
-    if float(stream.average_rate or stream.guessed_rate or 0) <= 0 or _duration_s(container, stream) <= 0:
+    if float(stream.average_rate or stream.guessed_rate or 0) <= 0 or stream_duration_s(container, stream) <= 0:
         raise NotAVideo(uri, "the video stream reports no duration or frame rate")
     return stream
 
@@ -217,7 +217,8 @@ def _check_limits(uri: str, duration: float, fps: float, width: int, height: int
         )
 
 
-def _duration_s(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> float:
+def stream_duration_s(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> float:
+    """The video stream's length in seconds, from the stream's own duration or else the container's; 0 if neither."""
     if stream.duration and stream.time_base:
         return float(stream.duration * stream.time_base)
     if container.duration:

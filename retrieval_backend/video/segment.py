@@ -22,7 +22,7 @@ from pathlib import Path
 import av
 
 from retrieval_backend.video.errors import TruncatedVideo, VideoError
-from retrieval_backend.video.probe import check_local_file, is_remote, open_input, video_stream
+from retrieval_backend.video.probe import check_local_file, is_remote, open_input, stream_duration_s, video_stream
 
 # Seeking must land on a keyframe at or before the segment start. A few demuxers
 # land after it (open GOPs, odd edit lists); then we back off this far and retry once.
@@ -86,7 +86,7 @@ def open_video(uri: str | Path, *, timeout_s: float = 60.0) -> Iterator[OpenVide
         if threads:
             video.codec_context.thread_count = threads
         fps = float(video.average_rate or video.guessed_rate or 0)
-        duration = _duration_s(container, video)
+        duration = stream_duration_s(container, video)
         audio = container.streams.audio[0] if container.streams.audio else None
         yield OpenVideo(
             uri=uri,
@@ -252,14 +252,6 @@ def _check_complete(source: OpenVideo, start_s: float, end_s: float) -> None:
             f"the segment {start_s:.2f}-{end_s:.2f} s should hold {expected} frames but "
             f"{stats.frames_in_segment} decode, the last at {reached:.2f} s; the file is truncated or damaged",
         )
-
-
-def _duration_s(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> float:
-    if stream.duration and stream.time_base:
-        return float(stream.duration * stream.time_base)
-    if container.duration:
-        return container.duration / av.time_base
-    return 0.0
 
 
 def _start_offset_s(stream: av.video.stream.VideoStream) -> float:
