@@ -8,7 +8,6 @@ rules are ``Study.accepts_answers`` and ``Study.accepts_revisions``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
@@ -96,7 +95,8 @@ def submit(coach: AbstractBaseUser, token: str, answer: Answer) -> tuple[Judgeme
         if not done.created:
             return Judgement.objects.get(assignment=done.assignment), False
         # The study report is recomputed by a worker, debounced; a broker hiccup must not fail the coach's request.
-        transaction.on_commit(partial(report_is_stale, study.pk), robust=True)
+        # A lambda, not functools.partial: Django logs a failed robust hook by its __qualname__, which partial lacks.
+        transaction.on_commit(lambda: report_is_stale(study.pk), robust=True)
     return judgement, True
 
 
@@ -149,5 +149,5 @@ def revise(coach: AbstractBaseUser, judgement_id: int, answer: Answer) -> Judgem
         judgement.revision += 1
         judgement.revised = timezone.now()
         judgement.save(update_fields=["choice", "winner", "score", "rationale", "revision", "revised"])
-        transaction.on_commit(partial(report_is_stale, judgement.study_id), robust=True)
+        transaction.on_commit(lambda: report_is_stale(judgement.study_id), robust=True)
     return judgement

@@ -91,3 +91,20 @@ def test_a_revision_keeps_the_old_answer(live, coaches):
     Study.objects.filter(pk=live.pk).update(status="closed")
     with pytest.raises(JudgementError, match="live study"):
         revise(coaches[0], judgement.pk, Answer(score=5))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_answer_is_recorded_when_marking_the_report_stale_fails_after_the_commit(live, coaches, monkeypatch):
+    """The database or the broker failing right after the commit costs the report a refresh, not the coach's answer."""
+    calls = []
+
+    def broken(study_id, **kwargs):
+        calls.append(study_id)
+        raise ConnectionError("the broker went away")
+
+    monkeypatch.setattr("annotations.coach.judging.report_is_stale", broken)
+    assignment = _next_of_kind(coaches[0], live, "likert")
+    judgement, created = submit(coaches[0], assignment.token, Answer(score=3))
+    assert created
+    assert calls and set(calls) == {live.pk}
+    assert Judgement.objects.get(pk=judgement.pk).score == 3
