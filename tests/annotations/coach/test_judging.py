@@ -106,5 +106,6 @@ def test_an_answer_is_recorded_when_marking_the_report_stale_fails_after_the_com
     assignment = _next_of_kind(coaches[0], live, "likert")
     judgement, created = submit(coaches[0], assignment.token, Answer(score=3))
     assert created
-    assert calls and set(calls) == {live.pk}
+    assert calls
+    assert set(calls) == {live.pk}
     assert Judgement.objects.get(pk=judgement.pk).score == 3
