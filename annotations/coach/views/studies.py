@@ -17,6 +17,7 @@ from annotations.coach.standing import (
     studies_being_prepared,
     visible_study,
 )
+from studies.access import managed_studies
 from studies.models import CoachProfile, Participation, Study
 
 # The session's list of study slugs whose instructions the coach has opened.
@@ -58,18 +59,29 @@ def _note_instructions_read(request: HttpRequest, study: Study) -> None:
         request.session[READ_INSTRUCTIONS] = [*read, study.slug]
 
 
-def _visible_study(request: HttpRequest, slug: str) -> tuple[Study, Participation | None]:
-    """The study, when the coach may see it; 404 otherwise, so a slug reveals nothing."""
+def _visible_study(request: HttpRequest, slug: str) -> tuple[Study, Participation | None] | HttpResponse:
+    """The study, when the coach may see it; 404 otherwise, so a slug reveals nothing.
+
+    A researcher who manages the study gets, instead of a bare 404, a page saying this is the
+    coaches' view of it, with a link to the study in the admin.
+    """
     found = visible_study(request.user, slug)
-    if found is None:
+    if found is not None:
+        return found
+    study = managed_studies(request.user).filter(slug=slug).first()
+    if study is None:
         raise Http404("No such study.")
-    return found
+    context = {"study": study, "admin_url": reverse("admin:studies_study_change", args=[study.pk])}
+    return render(request, "annotations/researcher_notice.html", context, status=404)
 
 
 @require_safe
 @login_required
 def study_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    study, participation = _visible_study(request, slug)
+    found = _visible_study(request, slug)
+    if isinstance(found, HttpResponse):
+        return found
+    study, participation = found
     _note_instructions_read(request, study)
     done = participation.done_count if participation else 0
     return render(
@@ -88,7 +100,10 @@ def study_detail(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 def continue_study(request: HttpRequest, slug: str) -> HttpResponse:
     """Open the item reserved for the coach, reserving the next one if they hold none."""
-    study, _ = _visible_study(request, slug)
+    found = _visible_study(request, slug)
+    if isinstance(found, HttpResponse):
+        return found
+    study, _ = found
     assignment = next_task(request.user, study)
     if assignment is None:  # the done page says why, in full
         return redirect("coach:done", slug=study.slug)
@@ -112,5 +127,8 @@ def render_done(request: HttpRequest, study: Study, *, status: int = 200) -> Htt
 @require_safe
 @login_required
 def done(request: HttpRequest, slug: str) -> HttpResponse:
-    study, _ = _visible_study(request, slug)
+    found = _visible_study(request, slug)
+    if isinstance(found, HttpResponse):
+        return found
+    study, _ = found
     return render_done(request, study)

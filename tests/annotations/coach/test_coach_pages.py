@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.contrib.auth.models import Group
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
@@ -17,7 +18,7 @@ from tests.annotations.rating_setup import (
     live_study,
     rows_only_gallery,
 )
-from tests.factories import ParticipationFactory, UserFactory
+from tests.factories import ParticipationFactory, ResearcherFactory, UserFactory
 from tests.studies.conftest import make_coach
 
 pytestmark = pytest.mark.django_db
@@ -145,3 +146,29 @@ def test_logging_out_shows_a_page_of_its_own(coach):
     client = _client(coach)
     response = client.post(reverse("logout"))
     assert "You are logged out" in response.content.decode()
+
+
+def test_a_researcher_opening_a_coach_address_is_sent_to_the_study_in_the_admin(gallery, coach):
+    team, other_team = Group.objects.create(name="team"), Group.objects.create(name="other")
+    ours = live_study(gallery, slug="ours", status=Study.Status.DRAFT)
+    ours.group = team
+    ours.save(update_fields=["group"])
+    theirs = live_study(gallery, slug="theirs", status=Study.Status.DRAFT)
+    theirs.group = other_team
+    theirs.save(update_fields=["group"])
+    researcher = ResearcherFactory(username="lead")
+    researcher.groups.add(team)
+    client = _client(researcher)
+    for name in ("coach:study", "coach:continue", "coach:done"):
+        page = client.get(reverse(name, args=["ours"]))
+        assert page.status_code == 404
+        body = page.content.decode()
+        assert "the coaches&#x27; view" in body or "the coaches' view" in body
+        assert reverse("admin:studies_study_change", args=[ours.pk]) in body
+        # Another group's study, and a coach who may not judge ours, learn nothing of it.
+        other = client.get(reverse(name, args=["theirs"]))
+        assert other.status_code == 404
+        assert "admin" not in other.content.decode().lower()
+        refused = _client(coach).get(reverse(name, args=["ours"]))
+        assert refused.status_code == 404
+        assert "/admin/" not in refused.content.decode()
