@@ -11,7 +11,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -125,6 +125,11 @@ class StudyAdmin(DesignFreezeAdmin):
                 self.admin_site.admin_view(self.progress_view),
                 name="studies_study_progress",
             ),
+            path(
+                "<int:study_id>/lifecycle/<slug:action>/",
+                self.admin_site.admin_view(self.lifecycle_view),
+                name="studies_study_lifecycle",
+            ),
         ]
         return custom + super().get_urls()
 
@@ -140,6 +145,32 @@ class StudyAdmin(DesignFreezeAdmin):
             "title": f"Progress of {study.title}",
         }
         return TemplateResponse(request, "admin/studies/study/progress.html", context)
+
+    # The change page's buttons: the list page's actions, for one study.
+    LIFECYCLE_BUTTONS = {"build": "build_items", "publish": "publish", "pause": "pause", "close": "close"}
+
+    def lifecycle_view(self, request: HttpRequest, study_id: int, action: str) -> HttpResponse:
+        """POST from a button of the change page: the same lifecycle step as the list page's action."""
+        if request.method != "POST":
+            return HttpResponseRedirect(reverse("admin:studies_study_change", args=[study_id]))
+        study = get_object_or_404(managed_studies(request.user), pk=study_id)
+        if not self.has_change_permission(request, study):
+            raise PermissionDenied
+        one = Study.objects.filter(pk=study.pk)
+        if action == "duplicate":
+            new = lifecycle.duplicate(study, by=request.user)
+            self.message_user(request, f"Created draft “{new.title}”.", messages.SUCCESS)
+            return HttpResponseRedirect(reverse("admin:studies_study_change", args=[new.pk]))
+        if action not in self.LIFECYCLE_BUTTONS:
+            raise Http404(f"No lifecycle step {action!r}: use one of build, publish, pause, close, duplicate.")
+        getattr(self, self.LIFECYCLE_BUTTONS[action])(request, one)
+        return HttpResponseRedirect(reverse("admin:studies_study_change", args=[study.pk]))
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context=None):
+        study = self.get_object(request, object_id)
+        buttons = lifecycle.available_actions(study) if study is not None else []
+        extra = {"lifecycle_buttons": [*buttons, "duplicate"] if study is not None else []}
+        return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
 
     def _transition(self, request, queryset, action, verb: str) -> None:
         for study in queryset:

@@ -42,6 +42,11 @@ TRANSITIONS: dict[str, tuple[set[str], str]] = {
 MISSING_EXAMPLES = 5
 
 
+def available_actions(study: Study) -> list[str]:
+    """The transitions ``study`` may take now, in ``TRANSITIONS`` order (duplicating is always possible)."""
+    return [name for name, (sources, _) in TRANSITIONS.items() if study.status in sources]
+
+
 class LifecycleError(Exception):
     """A transition that can't happen now, with what to do about it."""
 
@@ -179,6 +184,10 @@ def start_build(study: Study) -> None:
 
 
 def publish(study: Study) -> None:
+    if study.status == S.DRAFT:
+        raise LifecycleError(
+            f"“{study.title}” is a draft: build the items first; it must be paused or ready to publish."
+        )
     if study.status == S.READY:
         problems = design_problems(study)
         if not Item.objects.filter(study=study).exists():
