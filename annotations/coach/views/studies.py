@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import wraps
+
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -59,29 +61,31 @@ def _note_instructions_read(request: HttpRequest, study: Study) -> None:
         request.session[READ_INSTRUCTIONS] = [*read, study.slug]
 
 
-def _visible_study(request: HttpRequest, slug: str) -> tuple[Study, Participation | None] | HttpResponse:
-    """The study, when the coach may see it; 404 otherwise, so a slug reveals nothing.
+def _visible_study(view):
+    """Resolve the address's study for ``view(request, study, participation)``, when the coach may see it.
 
-    A researcher who manages the study gets, instead of a bare 404, a page saying this is the
-    coaches' view of it, with a link to the study in the admin.
+    Otherwise a 404, so a slug reveals nothing; but a researcher who manages the study is told
+    that this is the coaches' view of it and linked to the study in the admin.
     """
-    found = visible_study(request.user, slug)
-    if found is not None:
-        return found
-    study = managed_studies(request.user).filter(slug=slug).first()
-    if study is None:
-        raise Http404("No such study.")
-    context = {"study": study, "admin_url": reverse("admin:studies_study_change", args=[study.pk])}
-    return render(request, "annotations/researcher_notice.html", context, status=404)
+
+    @wraps(view)
+    def resolved(request: HttpRequest, slug: str) -> HttpResponse:
+        found = visible_study(request.user, slug)
+        if found is not None:
+            return view(request, *found)
+        study = managed_studies(request.user).filter(slug=slug).first()
+        if study is None:
+            raise Http404("No such study.")
+        context = {"study": study, "admin_url": reverse("admin:studies_study_change", args=[study.pk])}
+        return render(request, "annotations/researcher_notice.html", context, status=404)
+
+    return resolved
 
 
 @require_safe
 @login_required
-def study_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    found = _visible_study(request, slug)
-    if isinstance(found, HttpResponse):
-        return found
-    study, participation = found
+@_visible_study
+def study_detail(request: HttpRequest, study: Study, participation: Participation | None) -> HttpResponse:
     _note_instructions_read(request, study)
     done = participation.done_count if participation else 0
     return render(
@@ -98,12 +102,9 @@ def study_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_safe
 @login_required
-def continue_study(request: HttpRequest, slug: str) -> HttpResponse:
+@_visible_study
+def continue_study(request: HttpRequest, study: Study, participation: Participation | None) -> HttpResponse:
     """Open the item reserved for the coach, reserving the next one if they hold none."""
-    found = _visible_study(request, slug)
-    if isinstance(found, HttpResponse):
-        return found
-    study, _ = found
     assignment = next_task(request.user, study)
     if assignment is None:  # the done page says why, in full
         return redirect("coach:done", slug=study.slug)
@@ -126,9 +127,6 @@ def render_done(request: HttpRequest, study: Study, *, status: int = 200) -> Htt
 
 @require_safe
 @login_required
-def done(request: HttpRequest, slug: str) -> HttpResponse:
-    found = _visible_study(request, slug)
-    if isinstance(found, HttpResponse):
-        return found
-    study, _ = found
+@_visible_study
+def done(request: HttpRequest, study: Study, participation: Participation | None) -> HttpResponse:
     return render_done(request, study)
