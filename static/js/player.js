@@ -42,8 +42,11 @@
     this.duration = root.querySelector("[data-duration]");
     this.toggleIcon = root.querySelector("[data-act='toggle'] use");
     this.muteIcon = root.querySelector("[data-act='mute'] use");
+    this.fullButton = root.querySelector("[data-act='full']");
     this.video.controls = false;
     this.bar.hidden = false;
+    // Full screen of this one clip: the whole player (its bar too) where the browser can, the bare video on iOS.
+    if (this.fullButton) this.fullButton.hidden = !(document.fullscreenEnabled || this.video.webkitEnterFullscreen);
     this.bind();
     this.render();
     this.renderBadge();
@@ -102,6 +105,14 @@
       else if (act === "replay") self.replay();
       else if (act === "loop") self.setLoop(!v.loop);
       else if (act === "mute") self.setMuted(!v.muted);
+      else if (act === "full") self.toggleFullscreen();
+    });
+    this.root.addEventListener("fullscreenchange", function () {
+      var full = document.fullscreenElement === self.root;
+      if (!self.fullButton) return;
+      self.fullButton.setAttribute("aria-pressed", String(full));
+      self.fullButton.setAttribute("aria-label", full ? "Leave full screen" : "Full screen");
+      self.fullButton.querySelector("use").setAttribute("href", full ? "#i-exit-full" : "#i-full");
     });
     this.root.querySelector("[data-act='speed']").addEventListener("change", function (event) {
       v.playbackRate = Number(event.target.value);
@@ -173,6 +184,17 @@
   Player.prototype.replay = function () {
     this.jump(0);
     this.play();
+  };
+
+  Player.prototype.toggleFullscreen = function () {
+    var v = this.video;
+    if (document.fullscreenElement === this.root) {
+      document.exitFullscreen().catch(function () {});
+    } else if (document.fullscreenEnabled && this.root.requestFullscreen) {
+      this.root.requestFullscreen().catch(function () {});
+    } else if (v.webkitEnterFullscreen) {
+      v.webkitEnterFullscreen();
+    }
   };
 
   Player.prototype.setLoop = function (on) {
