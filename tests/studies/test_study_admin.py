@@ -166,8 +166,9 @@ def test_the_admin_refuses_gold_checks_that_cannot_make_a_sound_item(client, res
     response = client.post(reverse("admin:studies_study_add"), form)
     assert response.status_code == 200
     text = response.content.decode()
-    assert "A pairwise gold check sets a clearly unrelated clip against the helpful." in text
-    assert "Keep the range within the study&#x27;s scale, 1 to 5." in text
+    # Issue 14: the errors say what to do.
+    assert "Choose a clip that does not help with this mistake as the unrelated clip" in text
+    assert "Keep both acceptable scores within the study&#x27;s scale, 1 to 5." in text
     assert not Study.objects.filter(slug="gold").exists()
     form.update({"gold_checks-0-unrelated_clip": clips[1].pk, "gold_checks-1-max_score": 5})
     response = client.post(reverse("admin:studies_study_add"), form)
