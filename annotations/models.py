@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.timesince import timesince
 
 from studies.models import Assignment, Item, Study
 
@@ -142,6 +145,24 @@ class StudyReport(models.Model):
             "These figures are current as of `computed`.",
             "current": "Computed from every judgement so far.",
         }[self.state]
+
+    def page_message(self, last_judgement: datetime | None, now: datetime | None = None) -> str:
+        """The state in words for the report page: while it recomputes, how long ago the last judgement came.
+
+        The page shows when the figures were computed next to this line, so a stale report reads
+        "recomputing..." with how fresh the judgements behind it are, rather than "not computed yet".
+        """
+        state = self.state
+        if state in {"computing", "updating"} or (state == "failed" and self.dirty):
+            since = (
+                f"the last judgement came in {timesince(last_judgement, now)} ago"
+                if last_judgement is not None
+                else "no judgement has come in yet"
+            )
+            queued = "judgements have changed since, a recompute is queued; " if self.computed else ""
+            failed = f" The last recompute failed: {self.error}" if state == "failed" else ""
+            return f"Recomputing… {queued}{since}.{failed}"
+        return self.state_message
 
 
 class StudyExport(models.Model):

@@ -8,28 +8,37 @@ the studies the user manages, so another group's study, even by a guessed addres
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 
 from retrieval_backend.models import Sport
 from studies import lifecycle
 from studies.access import managed_studies, manages
 from studies.design_freeze_admin import DesignFreezeAdmin
 from studies.invitations import invite_coach
+from studies.lifecycle_admin import StudyLifecycleAdmin
 from studies.models import DESIGN_PARTS, Assignment, CoachProfile, GoldCheck, Item, Participation, Study
 from studies.progress import study_progress
+from studies.readiness import deepest_common_depth
+
+# Read-only lines shown within a design part: what the gold rate makes.
+DESIGN_PART_EXTRAS = {"Quality and randomness": ("gold_items",)}
+# The largest depth a study accepts (Study.depth_k's validator).
+DEPTH_LIMIT = 100
 
 
 class GoldCheckInline(admin.TabularInline):
+    """Gold checks, their query and clips found by searching (ids, skills, narrations, mistakes), not typed as ids."""
+
     model = GoldCheck
     extra = 0
-    raw_id_fields = ["query", "helpful_clip", "unrelated_clip"]
+    autocomplete_fields = ["query", "helpful_clip", "unrelated_clip"]
 
 
 class StudyForm(forms.ModelForm):
@@ -62,8 +71,9 @@ class StudyForm(forms.ModelForm):
 
 
 @admin.register(Study)
-class StudyAdmin(DesignFreezeAdmin):
+class StudyAdmin(StudyLifecycleAdmin, DesignFreezeAdmin):
     form = StudyForm
+    change_form_template = "admin/studies/study/change_form.html"
     list_display = ["title", "status", "kinds", "raters_per_item", "group", "progress_bar", "created"]
     list_filter = ["status", "kinds", ("group", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["title", "slug"]
@@ -74,7 +84,7 @@ class StudyAdmin(DesignFreezeAdmin):
     actions = ["build_items", "publish", "pause", "close", "duplicate"]
     fieldsets = [
         (None, {"fields": ["title", "slug", "group", "status", "status_message", "readiness", "instructions"]}),
-        *((part, {"fields": list(fields)}) for part, fields in DESIGN_PARTS.items()),
+        *((part, {"fields": [*fields, *DESIGN_PART_EXTRAS.get(part, ())]}) for part, fields in DESIGN_PARTS.items()),
     ]
 
     def get_queryset(self, request: HttpRequest):
@@ -108,10 +118,38 @@ class StudyAdmin(DesignFreezeAdmin):
             return "Save the draft to see what it still needs."
         if study.status != Study.Status.DRAFT:
             return "—"
-        problems = lifecycle.design_problems(study)
-        if not problems:
-            return "The design is complete: use the “Build items” action."
-        return format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((p,) for p in problems)))
+        return self.readiness_html(study)
+
+    @admin.display(description="gold items")
+    def gold_items(self, study: Study) -> str:
+        return self.gold_items_html(study)
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context=None):
+        study = self.get_object(request, object_id)
+        buttons = self.lifecycle_buttons(request, study) if study is not None else []
+        return super().change_view(
+            request, object_id, form_url, {**(extra_context or {}), "lifecycle_buttons": buttons}
+        )
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        if not change and "depth_k" not in form.changed_data:
+            self._default_depth(request, form.instance)
+
+    def _default_depth(self, request: HttpRequest, study: Study) -> None:
+        """A new study left at the default depth takes the deepest candidate sets all its methods have."""
+        from studies.items import selected_queries
+
+        method_ids = list(study.methods.values_list("pk", flat=True))
+        deepest = deepest_common_depth(method_ids, selected_queries(study))
+        if deepest is None or deepest == study.depth_k:
+            return
+        depth = min(deepest, DEPTH_LIMIT)
+        lifecycle.update_design(study, {"depth_k": depth}, by=request.user)
+        study.depth_k = depth
+        self.message_user(
+            request, f"Depth k set to {depth}: the deepest candidate sets all of the study's methods have."
+        )
 
     @admin.display(description="progress")
     def progress_bar(self, study: Study) -> str:
@@ -125,11 +163,7 @@ class StudyAdmin(DesignFreezeAdmin):
                 self.admin_site.admin_view(self.progress_view),
                 name="studies_study_progress",
             ),
-            path(
-                "<int:study_id>/lifecycle/<slug:action>/",
-                self.admin_site.admin_view(self.lifecycle_view),
-                name="studies_study_lifecycle",
-            ),
+            *self.lifecycle_urls(),
         ]
         return custom + super().get_urls()
 
@@ -146,62 +180,31 @@ class StudyAdmin(DesignFreezeAdmin):
         }
         return TemplateResponse(request, "admin/studies/study/progress.html", context)
 
-    # The change page's buttons: the list page's actions, for one study.
-    LIFECYCLE_BUTTONS = {"build": "build_items", "publish": "publish", "pause": "pause", "close": "close"}
-
-    def lifecycle_view(self, request: HttpRequest, study_id: int, action: str) -> HttpResponse:
-        """POST from a button of the change page: the same lifecycle step as the list page's action."""
-        if request.method != "POST":
-            return HttpResponseRedirect(reverse("admin:studies_study_change", args=[study_id]))
-        study = get_object_or_404(managed_studies(request.user), pk=study_id)
-        if not self.has_change_permission(request, study):
-            raise PermissionDenied
-        one = Study.objects.filter(pk=study.pk)
-        if action == "duplicate":
-            new = lifecycle.duplicate(study, by=request.user)
-            self.message_user(request, f"Created draft “{new.title}”.", messages.SUCCESS)
-            return HttpResponseRedirect(reverse("admin:studies_study_change", args=[new.pk]))
-        if action not in self.LIFECYCLE_BUTTONS:
-            raise Http404(f"No lifecycle step {action!r}: use one of build, publish, pause, close, duplicate.")
-        getattr(self, self.LIFECYCLE_BUTTONS[action])(request, one)
-        return HttpResponseRedirect(reverse("admin:studies_study_change", args=[study.pk]))
-
-    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context=None):
-        study = self.get_object(request, object_id)
-        buttons = lifecycle.available_actions(study) if study is not None else []
-        extra = {"lifecycle_buttons": [*buttons, "duplicate"] if study is not None else []}
-        return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
-
-    def _transition(self, request, queryset, action, verb: str) -> None:
-        for study in queryset:
-            try:
-                action(study)
-            except lifecycle.LifecycleError as exc:
-                self.message_user(request, f"{study.title}: {exc}", messages.ERROR)
-            else:
-                self.message_user(request, f"{study.title}: {verb}.", messages.SUCCESS)
-
-    @admin.action(description="Build items (check the design, then generate on a worker)")
+    # The list's actions and the study page's buttons both go through run_transition (studies.lifecycle_admin).
+    @admin.action(description="Build items (check the design, then generate on a worker)", permissions=["change"])
     def build_items(self, request, queryset):
-        self._transition(request, queryset, lifecycle.start_build, "building items on a worker")
+        for study in queryset:
+            self.run_transition(request, study, "build")
 
-    @admin.action(description="Publish (go live)")
+    @admin.action(description="Publish (go live)", permissions=["change"])
     def publish(self, request, queryset):
-        self._transition(request, queryset, lifecycle.publish, "live")
+        for study in queryset:
+            self.run_transition(request, study, "publish")
 
-    @admin.action(description="Pause")
+    @admin.action(description="Pause", permissions=["change"])
     def pause(self, request, queryset):
-        self._transition(request, queryset, lifecycle.pause, "paused")
+        for study in queryset:
+            self.run_transition(request, study, "pause")
 
-    @admin.action(description="Close")
+    @admin.action(description="Close", permissions=["change"])
     def close(self, request, queryset):
-        self._transition(request, queryset, lifecycle.close, "closed")
+        for study in queryset:
+            self.run_transition(request, study, "close")
 
-    @admin.action(description="Duplicate as a new draft")
+    @admin.action(description="Duplicate as a new draft", permissions=["add"])
     def duplicate(self, request, queryset):
         for study in queryset:
-            new = lifecycle.duplicate(study, by=request.user)
-            self.message_user(request, f"Created draft “{new.title}”.", messages.SUCCESS)
+            self.run_duplicate(request, study)
 
 
 class InviteForm(forms.Form):

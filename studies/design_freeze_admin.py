@@ -35,13 +35,14 @@ class DesignFreezeAdmin(admin.ModelAdmin):
         return request.method == "POST" and "title" in request.POST
 
     def get_readonly_fields(self, request: HttpRequest, obj: Study | None = None):
-        always = ["status", "status_message", "readiness"]
+        always = ["status", "status_message", "readiness", "gold_items"]
         if not self._edits_design(request, obj):
             # The design is frozen once items exist: "duplicate" starts a new draft to change it.
             # Who manages the study (its group) may still change.
             return [f.name for f in Study._meta.fields if f.name not in {"id", "group"}] + [
                 *FROZEN_MANY_TO_MANY,
                 "readiness",
+                "gold_items",
             ]
         return always
 

@@ -19,14 +19,11 @@ from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
-from django.db.models import Count
 from django.utils import timezone
 from django.utils.text import slugify
 
-from retrieval_backend.models import CandidateSet
-from studies.assignment import eligible_coaches
-from studies.items import selected_queries
 from studies.models import Item, Study
+from studies.readiness import design_problems
 
 logger = logging.getLogger(__name__)
 
@@ -39,12 +36,9 @@ TRANSITIONS: dict[str, tuple[set[str], str]] = {
     "pause": ({S.LIVE}, S.PAUSED),
     "close": ({S.LIVE, S.PAUSED, S.READY}, S.CLOSED),
 }
-MISSING_EXAMPLES = 5
-
-
-def available_actions(study: Study) -> list[str]:
-    """The transitions ``study`` may take now, in ``TRANSITIONS`` order (duplicating is always possible)."""
-    return [name for name, (sources, _) in TRANSITIONS.items() if study.status in sources]
+# What a study's page offers, in this order: each transition from the states it may start from, and
+# duplicating, which any study may be.
+ACTIONS = ("build", "publish", "pause", "close", "duplicate")
 
 
 class LifecycleError(Exception):
@@ -61,97 +55,6 @@ class DesignFrozen(LifecycleError):
             "Its items exist or coaches may be judging, so its design is frozen; "
             "duplicate it in the admin to change the design."
         )
-
-
-def design_problems(study: Study) -> list[str]:
-    """Everything that keeps the design from being built and run, in words a researcher can act on."""
-    problems: list[str] = []
-    methods = dict(study.methods.values_list("id", "name"))
-    if not methods:
-        problems.append("Choose at least one retrieval method.")
-    if study.has_pairwise and len(methods) < 2:
-        problems.append("Pairwise comparisons need at least two methods; add one or switch to Likert only.")
-    if study.scale_max <= study.scale_min:
-        problems.append("The Likert scale needs at least two points: make its maximum larger than its minimum.")
-    queries = selected_queries(study)
-    n_queries = queries.count()
-    if n_queries == 0:
-        problems.append("No mistake query matches the study's query selection (sports, skills or list).")
-    elif methods:
-        have = dict(
-            CandidateSet.objects.filter(query__in=queries, method_id__in=methods)
-            .values("method_id")
-            .annotate(n=Count("id"))
-            .values_list("method_id", "n")
-        )
-        for method_id, name in sorted(methods.items(), key=lambda kv: kv[1]):
-            missing = n_queries - have.get(method_id, 0)
-            if missing:
-                examples = list(
-                    queries.exclude(candidate_sets__method_id=method_id).values_list("external_id", flat=True)[
-                        :MISSING_EXAMPLES
-                    ]
-                )
-                problems.append(
-                    f"Method {name} has no candidates for {missing} of {n_queries} queries "
-                    f"(e.g. {', '.join(examples)}): run generate_candidates --methods {name}."
-                )
-        problems += _shallow_candidates(study, queries, n_queries, methods)
-    problems += _gold_problems(study)
-    n_coaches = eligible_coaches(study).count()
-    if n_coaches < study.raters_per_item:
-        problems.append(
-            f"Each item needs {study.raters_per_item} raters but only {n_coaches} coach(es) are eligible: "
-            "invite coaches, widen the eligibility, or lower the raters per item."
-        )
-    return problems
-
-
-def _shallow_candidates(study: Study, queries, n_queries: int, methods: dict[int, str]) -> list[str]:
-    """Candidate sets asked for fewer clips than the study's depth: ranks past theirs would silently be missing."""
-    shallow = dict(
-        CandidateSet.objects.filter(query__in=queries, method_id__in=methods, k__lt=study.depth_k)
-        .values("method_id")
-        .annotate(n=Count("id"))
-        .values_list("method_id", "n")
-    )
-    return [
-        f"Method {methods[method_id]} has candidate sets shallower than the study's depth {study.depth_k} for "
-        f"{n} of {n_queries} queries: run generate_candidates --methods {methods[method_id]} --k {study.depth_k}, "
-        "or lower the depth."
-        for method_id, n in sorted(shallow.items(), key=lambda kv: methods[kv[0]])
-    ]
-
-
-def _gold_problems(study: Study) -> list[str]:
-    """Gold checks that can't make a sound item for this study, and a gold rate with nothing to draw from."""
-    problems: list[str] = []
-    checks = list(study.gold_checks.select_related("query").order_by("pk"))
-    if study.gold_rate > 0 and not checks:
-        problems.append(
-            f"The gold rate is {study.gold_rate:.0%} but the study has no gold checks: add some, or set the rate to 0."
-        )
-    for number, check in enumerate(checks, start=1):
-        name = f"Gold check {number} (query {check.query.external_id})"
-        if check.kind == Item.Kind.PAIRWISE:
-            if not study.has_pairwise:
-                problems.append(f"{name} is pairwise but the study asks for Likert ratings only: make it Likert.")
-            if check.unrelated_clip_id is None:
-                problems.append(f"{name} is pairwise but has no unrelated clip to set against the helpful one.")
-            elif check.unrelated_clip_id == check.helpful_clip_id:
-                problems.append(f"{name} sets the helpful clip against itself: choose a different unrelated clip.")
-        else:
-            if not study.has_likert:
-                problems.append(f"{name} is Likert but the study asks for pairwise choices only: make it pairwise.")
-            low, high = check.min_score, check.max_score
-            if low is None or high is None:
-                problems.append(f"{name} needs the range of acceptable scores: set both its minimum and maximum.")
-            elif not study.scale_min <= low <= high <= study.scale_max:
-                problems.append(
-                    f"{name} accepts scores {low} to {high}, which is not a range within the study's scale "
-                    f"{study.scale_min} to {study.scale_max}."
-                )
-    return problems
 
 
 def _move(study: Study, action: str, **fields) -> None:
@@ -183,10 +86,16 @@ def start_build(study: Study) -> None:
         send_on_commit("studies.tasks.build_study_items", study.pk)
 
 
+def available_actions(study: Study) -> list[str]:
+    """The actions of ``ACTIONS`` that ``study`` may take in its state now: the buttons its page shows."""
+    return [action for action in ACTIONS if action == "duplicate" or study.status in TRANSITIONS[action][0]]
+
+
 def publish(study: Study) -> None:
     if study.status == S.DRAFT:
         raise LifecycleError(
-            f"“{study.title}” is a draft: build the items first; it must be paused or ready to publish."
+            f"“{study.title}” is a draft: build the items first (it must be paused or ready to publish); "
+            "once they are built it is ready to publish."
         )
     if study.status == S.READY:
         problems = design_problems(study)

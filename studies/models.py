@@ -281,22 +281,28 @@ class GoldCheck(models.Model):
         errors: dict[str, str] = {}
         if self.kind == Item.Kind.PAIRWISE:
             if self.unrelated_clip_id is None:
-                errors["unrelated_clip"] = "A pairwise gold check sets a clearly unrelated clip against the helpful."
+                errors["unrelated_clip"] = (
+                    "Choose a clip that does not help with this mistake as the unrelated clip: "
+                    "a pairwise gold check sets it against the helpful one."
+                )
             elif self.unrelated_clip_id == self.helpful_clip_id:
-                errors["unrelated_clip"] = "Choose a clip other than the helpful one."
+                errors["unrelated_clip"] = (
+                    "Choose a clip that does not help with this mistake as the unrelated clip, "
+                    "not the helpful one again."
+                )
         elif self.kind == Item.Kind.LIKERT:
             if self.min_score is None:
-                errors["min_score"] = "A Likert gold check needs the lowest acceptable score."
+                errors["min_score"] = "Set the lowest score a coach may give this clip and still pass the check."
             if self.max_score is None:
-                errors["max_score"] = "A Likert gold check needs the highest acceptable score."
+                errors["max_score"] = "Set the highest score a coach may give this clip and still pass the check."
             study = _study_of(self)  # on the admin's add page the study is not saved yet, but the form holds it
             low, high = self.min_score, self.max_score
             if low is not None and high is not None:
                 if low > high:
-                    errors["max_score"] = "The highest acceptable score is below the lowest."
+                    errors["max_score"] = f"Make the highest acceptable score at least the lowest ({low})."
                 elif study is not None and not study.scale_min <= low <= high <= study.scale_max:
                     scale = f"{study.scale_min} to {study.scale_max}"
-                    errors["max_score"] = f"Keep the range within the study's scale, {scale}."
+                    errors["max_score"] = f"Keep both acceptable scores within the study's scale, {scale}."
         if errors:
             raise ValidationError(errors)
 

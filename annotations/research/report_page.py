@@ -29,12 +29,21 @@ def p_value(value: float | None) -> str:
     return "<0.001" if value < 0.001 else f"{value:.3f}"
 
 
-def measure(record: dict[str, Any] | None) -> str:
-    """A coefficient with its interval, or why it is not available."""
+def measure(record: dict[str, Any] | None, notes: list[str] | None = None) -> str:
+    """A coefficient with its interval, or "n/a" and why it is not available.
+
+    Given the table's ``notes``, the reason goes there once and the cell names it by number, so a
+    table whose every cell lacks data for the same reason says so in one line, not in every cell.
+    """
     if not record:
         return "-"
     if record.get("value") is None:
-        return f"n/a: {record.get('unavailable', 'no data')}"
+        reason = record.get("unavailable", "no data")
+        if notes is None:
+            return f"n/a: {reason}"
+        if reason not in notes:
+            notes.append(reason)
+        return f"n/a ({notes.index(reason) + 1})"
     text = number(record["value"])
     return f"{text} {interval(record.get('ci95'))}".strip()
 
@@ -46,6 +55,10 @@ class Table:
     rows: list[list[str]] = field(default_factory=list)
     how: str = ""
     figure: str = ""  # the name of the figure drawn next to it, if any
+    # Why cells read "n/a (n)": reason n is notes[n - 1], said once below the table.
+    notes: list[str] = field(default_factory=list)
+    # The figure as the page draws it, filled in by the page once the figures are read ("" when none has data).
+    drawn: str = ""
 
 
 # Per kind: the table's title, its alpha columns (header, key in the results) and the figure drawn beside it.
@@ -76,9 +89,11 @@ def _agreement_tables(results: dict[str, Any]) -> list[Table]:
                     label,
                     str(subset["n_items"]),
                     str(subset["n_judgements"]),
-                    *(measure(subset[key]) for _, key in alphas),
-                    f"{measure(fleiss)} ({fleiss['name']})" if fleiss.get("value") is not None else measure(fleiss),
-                    measure(subset["percent"]),
+                    *(measure(subset[key], table.notes) for _, key in alphas),
+                    f"{measure(fleiss)} ({fleiss['name']})"
+                    if fleiss.get("value") is not None
+                    else measure(fleiss, table.notes),
+                    measure(subset["percent"], table.notes),
                 ]
             )
         tables.append(table)

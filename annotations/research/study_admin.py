@@ -16,6 +16,7 @@ from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.db.models import Max
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -96,6 +97,16 @@ class StudyResultsAdmin(StudyAdmin):
         report = StudyReport.objects.filter(study=study).first()
         data = report.data if report and report.computed else {}
         exports = list(study.exports.select_related("job", "requested_by")[:20])
+        # Our own matplotlib output, with its inline styles turned into attributes (the CSP forbids style=).
+        figures = {
+            name: mark_safe(figure_for_page(svg))  # noqa: S308 - our own matplotlib output, not user input
+            for name, svg in (report.figures if report else {}).items()
+        }
+        sections = report_tables(data, self._usernames(study)) if data else {}
+        for tables in sections.values():
+            for table in tables:
+                table.drawn = figures.get(table.figure, "")
+        last_judgement = study.judgements.aggregate(last=Max("created"))["last"]
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
@@ -103,12 +114,8 @@ class StudyResultsAdmin(StudyAdmin):
             "study": study,
             "report": report,
             "results": data,
-            "sections": report_tables(data, self._usernames(study)) if data else {},
-            # Our own matplotlib output, with its inline styles turned into attributes (the CSP forbids style=).
-            "figures": {
-                name: mark_safe(figure_for_page(svg))  # noqa: S308 - our own matplotlib output, not user input
-                for name, svg in (report.figures if report else {}).items()
-            },
+            "sections": sections,
+            "state_line": (report or StudyReport(study=study)).page_message(last_judgement),
             "exports": exports,
             "can_export_identities": self.has_change_permission(request, study),
             # Reload (no JavaScript) while something this page shows is still being computed.

@@ -155,21 +155,32 @@ def _draw_agreement(figure: Figure, results: dict[str, Any]) -> None:
     figure.set_size_inches(6.5, 1.2 + 0.35 * len(rows))
 
 
+def _quality_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Coaches with both a time and an agreement: a coach lacking either has no point to draw."""
+    return [
+        row
+        for row in results.get("quality", {}).get("coaches", [])
+        if row.get("median_seconds") is not None and row.get("majority_agreement") is not None
+    ]
+
+
 def _quality_ready(results: dict[str, Any]) -> bool:
-    return any(row.get("median_seconds") is not None for row in results.get("quality", {}).get("coaches", []))
+    # Without one drawable coach the figure would be bare axes; the page says "not enough data yet" instead.
+    return bool(_quality_rows(results))
 
 
 def _draw_quality(figure: Figure, results: dict[str, Any]) -> None:
-    rows = [row for row in results["quality"]["coaches"] if row.get("median_seconds") is not None]
+    rows = _quality_rows(results)
     axes = figure.add_subplot()
     x = [row["median_seconds"] for row in rows]
-    y = [row["majority_agreement"] if row["majority_agreement"] is not None else np.nan for row in rows]
+    y = [row["majority_agreement"] for row in rows]
     sizes = [12 + 4 * np.sqrt(row["n_judgements"]) for row in rows]
     colours = ["#c0392b" if row["n_too_fast"] else "#1f4e79" for row in rows]
     axes.scatter(x, y, s=sizes, c=colours, alpha=0.8)
-    axes.set_xscale("log")
+    # Logarithmic above a second, linear below: a coach whose median is 0 s (answers within the second) is drawn too.
+    axes.set_xscale("symlog", linthresh=1.0)
     axes.set_ylim(-0.05, 1.05)
-    axes.set_xlabel("median seconds per item (log scale); red: some judgements faster than the clips")
+    axes.set_xlabel("median seconds per item (log scale above 1 s); red: some judgements faster than the clips")
     axes.set_ylabel("agreement with the others' majority")
     figure.set_size_inches(6.0, 3.5)
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from datetime import timedelta
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from annotations.coach.judging import Answer, revisable, revise
 from annotations.models import Judgement, StudyReport
+from annotations.research.report_page import report_tables
 from annotations.research.reports import refresh_report, report_is_stale
 from annotations.tasks import compute_study_report
 from tests.annotations.judged_study import judge_everything, open_study, prefer
@@ -93,10 +96,50 @@ def test_the_report_page_shows_tables_figures_and_when_it_was_computed(judged, r
 
 
 def test_a_report_not_computed_yet_says_so(researcher, client, db):
+    # Issue 14 changed the words: "recomputing..." with how long ago the last judgement came, not "Not computed yet".
     judged = open_study(n_queries=1)
     page = client.get(_report_url(judged.study)).content.decode()
-    assert "Not computed yet" in page
+    assert "Recomputing… no judgement has come in yet." in page
+    assert "Not computed yet" not in page
     assert "Recompute now" in page
+
+
+def test_a_report_being_recomputed_says_how_long_ago_the_last_judgement_came(judged, researcher, client):
+    last = Judgement.objects.filter(study=judged.study).order_by("-created").first()
+    Judgement.objects.filter(pk=last.pk).update(created=timezone.now() - timedelta(minutes=7))
+    Judgement.objects.filter(study=judged.study).exclude(pk=last.pk).update(created=timezone.now() - timedelta(hours=1))
+    page = client.get(_report_url(judged.study)).content.decode()
+    assert "Recomputing… the last judgement came in 7\xa0minutes ago." in page
+    refresh_report(judged.study.pk, force=True, bootstrap=BOOTSTRAP)
+    StudyReport.objects.filter(study=judged.study).update(dirty=True)
+    page = client.get(_report_url(judged.study)).content.decode()
+    assert "Computed " in page
+    assert "Recomputing… judgements have changed since, a recompute is queued; the last judgement came in" in page
+
+
+def test_a_figure_without_data_says_so_instead_of_drawing_bare_axes(researcher, client, db):
+    study = open_study(n_queries=1).study
+    refresh_report(study.pk, force=True, bootstrap=BOOTSTRAP)
+    report = StudyReport.objects.get(study=study)
+    assert "coach_quality" not in report.figures
+    page = client.get(_report_url(study)).content.decode()
+    assert "Coach quality" in page
+    assert "Figure: not enough data yet." in page
+
+
+def test_a_reason_for_n_a_is_said_once_per_table_not_in_every_cell():
+    unavailable = {"value": None, "unavailable": "no unit has two or more ratings"}
+    subset = {
+        "n_items": 3,
+        "n_judgements": 3,
+        "alpha_nominal": unavailable,
+        "fleiss": {**unavailable, "name": "Fleiss' kappa"},
+        "percent": unavailable,
+    }
+    section = {"how": "", "overall": subset, "by_sport": {"tennis": subset}, "by_pair": {"alpha vs beta": subset}}
+    (table,) = report_tables({"agreement": {"pairwise": section}}, {})["Agreement"]
+    assert table.notes == ["no unit has two or more ratings"]
+    assert all(row[3:] == ["n/a (1)", "n/a (1)", "n/a (1)"] for row in table.rows)
 
 
 def test_figures_download_as_valid_svg_and_pdf(judged, researcher, client):
