@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.timesince import timesince
+from django.utils.translation import gettext_lazy as _
 
 from studies.models import Assignment, Item, Study
 
@@ -15,10 +16,10 @@ from studies.models import Assignment, Item, Study
 class Judgement(models.Model):
     class Choice(models.TextChoices):
         # Screen positions, exactly as the coach saw them.
-        LEFT = "left", "left clip helps more"
-        RIGHT = "right", "right clip helps more"
-        EQUAL = "equal", "equally helpful"
-        NEITHER = "neither", "neither helps"
+        LEFT = "left", _("left clip helps more")
+        RIGHT = "right", _("right clip helps more")
+        EQUAL = "equal", _("equally helpful")
+        NEITHER = "neither", _("neither helps")
 
     class Winner(models.TextChoices):
         # The same answer mapped back to the item's stored clips (a, b), so to methods.
@@ -29,9 +30,9 @@ class Judgement(models.Model):
 
     class Flag(models.TextChoices):
         NONE = "", "not flagged"
-        NO_PLAYBACK = "no_playback", "a video doesn't play"
-        CANT_JUDGE = "cant_judge", "can't judge"
-        OTHER = "other", "other problem"
+        NO_PLAYBACK = "no_playback", _("a video doesn't play")
+        CANT_JUDGE = "cant_judge", _("can't judge")
+        OTHER = "other", _("other problem")
 
     assignment = models.OneToOneField(Assignment, on_delete=models.PROTECT, related_name="judgement")
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="judgements")

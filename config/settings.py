@@ -71,6 +71,9 @@ MIDDLEWARE = [
     # A readable 503 (not a traceback) while the database is unreachable; see core/unavailable.py.
     "core.unavailable.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The page's language: the coach's choice (a cookie set at log-in and on the settings page), else the browser's.
+    "django.middleware.locale.LocaleMiddleware",
+    "annotations.coach.language.LanguageCookieMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -136,7 +139,11 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
-LANGUAGE_CODE = "en-us"
+# English unless the coach chose another language or their browser asks for one (annotations/coach/language.py).
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("es", "Español")]
+# The coach's pages are translated; the compiled .mo files are committed, so no gettext is needed to run.
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True

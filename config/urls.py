@@ -7,6 +7,7 @@ from django.contrib import admin
 from django.contrib.auth.views import LoginView
 from django.urls import include, path
 from django.views.generic import RedirectView
+from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView
 
 from core.api.auth import ThrottledObtainAuthToken
@@ -50,5 +51,7 @@ urlpatterns = [
     path("api/docs/", SwaggerDocsView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/redoc/", RedocDocsView.as_view(url_name="api-schema"), name="api-redoc"),
     path("media/", include("retrieval_backend.urls")),
+    # The coach scripts' strings in the page's language, loaded by <script src> (the CSP allows no inline script).
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("", include("annotations.coach.urls")),
 ]

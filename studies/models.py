@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
 from retrieval_backend.models import Clip, MistakeQuery, RetrievalMethod, Sport
 
@@ -37,6 +38,11 @@ class CoachProfile(models.Model):
     sports = models.ManyToManyField(Sport, blank=True, related_name="coaches", help_text="Sports of expertise.")
     years_coaching = models.PositiveIntegerField(default=0)
     credential = models.CharField(max_length=255, blank=True, help_text="Licence or certification, as stated.")
+    # A code from settings.LANGUAGES; blank follows the browser. Not a choices field, so adding a language
+    # to the site needs no migration.
+    language = models.CharField(
+        max_length=16, blank=True, help_text="Language of the coach's pages; blank follows their browser."
+    )
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -74,12 +80,13 @@ DESIGN_PARTS: dict[str, tuple[str, ...]] = {
 
 class Study(models.Model):
     class Status(models.TextChoices):
-        DRAFT = "draft", "draft"
-        GENERATING = "generating", "generating items"
-        READY = "ready", "ready to publish"
-        LIVE = "live", "live"
-        PAUSED = "paused", "paused"
-        CLOSED = "closed", "closed"
+        # Translated: coaches read a study's status on its pages.
+        DRAFT = "draft", _("draft")
+        GENERATING = "generating", _("generating items")
+        READY = "ready", _("ready to publish")
+        LIVE = "live", _("live")
+        PAUSED = "paused", _("paused")
+        CLOSED = "closed", _("closed")
 
     # The statuses in which coaches' answers are recorded: live, and paused (answers to items already served).
     ANSWERING = (Status.LIVE, Status.PAUSED)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.utils.translation import gettext
 
 from annotations.coach.judging import Answer, JudgementError, submit
 from annotations.coach.kinds import SIDE_NAMES
@@ -61,20 +62,27 @@ def answer_task(coach: AbstractBaseUser, assignment: Assignment, sent: Submissio
         # The same answer sent twice (a double click, a resent form): the first one stands.
         return Answered(Judgement.objects.get(assignment=assignment), created=False)
     if not study.accepts_answers:
-        raise StudyClosed("This study is closed; answers are no longer recorded.")
+        raise StudyClosed(gettext("This study is closed; answers are no longer recorded."))
     if sent.problem:
         raise AnswerRefused(sent.problem)
     sides = sides_of(item)
     unknown = sorted(set(sent.watch_by_side) - set(sides))
     if unknown:
-        raise AnswerRefused(f"This item has no side {', '.join(unknown)}: use {', '.join(sides)}.", field="watch_ms")
+        raise AnswerRefused(
+            gettext("This item has no side %(unknown)s: use %(sides)s.")
+            % {"unknown": ", ".join(unknown), "sides": ", ".join(sides)},
+            field="watch_ms",
+        )
     if study.require_full_watch and not sent.answer.flag:
         short = unwatched_sides(attach_clips(assignment).item, sent.watch_by_side)
         if short:
-            names = " and ".join(SIDE_NAMES[side] for side in short)
+            names = gettext(" and ").join(str(SIDE_NAMES[side]) for side in short)
             raise AnswerRefused(
-                "This study asks you to play every video to its end before answering. "
-                f"Still to watch: {names}. If a video does not play, flag the item instead.",
+                gettext(
+                    "This study asks you to play every video to its end before answering. "
+                    "Still to watch: %(names)s. If a video does not play, flag the item instead."
+                )
+                % {"names": names},
                 field="watch_ms",
             )
     answer = replace(sent.answer, watch_ms=watch_by_stored_key(item, sent.watch_by_side))

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from annotations.coach.kinds import AnswerProblem, PairwiseTask, kind_of
 from annotations.models import Judgement, JudgementRevision
@@ -44,14 +45,19 @@ def winner_for(choice: str, swapped: bool) -> str:
 def _check(answer: Answer, item: Item, study: Study) -> None:
     if answer.flag:
         if answer.flag not in Judgement.Flag.values or answer.flag == "":
-            raise JudgementError(f"Unknown flag {answer.flag!r}: use one of {', '.join(Judgement.Flag.values[1:])}.")
+            raise JudgementError(
+                gettext("Unknown flag %(flag)r: use one of %(flags)s.")
+                % {"flag": answer.flag, "flags": ", ".join(Judgement.Flag.values[1:])}
+            )
         return
     try:
         kind_of(item).check(answer.choice, answer.score, study)
     except AnswerProblem as problem:
         raise JudgementError(str(problem)) from None
     if len(answer.rationale) > MAX_RATIONALE:
-        raise JudgementError(f"The rationale is too long: keep it under {MAX_RATIONALE} characters.")
+        raise JudgementError(
+            gettext("The rationale is too long: keep it under %(limit)s characters.") % {"limit": MAX_RATIONALE}
+        )
 
 
 def _clean_watch(watch_ms: dict[str, int] | None) -> dict[str, int]:
@@ -72,7 +78,7 @@ def submit(coach: AbstractBaseUser, token: str, answer: Answer) -> tuple[Judgeme
         assignment = lock_assignment(token, coach)
         study, item = assignment.study, assignment.item
         if not study.accepts_answers:
-            raise JudgementError("This study is closed; answers are no longer recorded.")
+            raise JudgementError(gettext("This study is closed; answers are no longer recorded."))
         _check(answer, item, study)
         stored = kind_of(item).stored(answer.choice, answer.score, item) if not answer.flag else None
         judgement = Judgement(
@@ -128,11 +134,11 @@ def revise(coach: AbstractBaseUser, judgement_id: int, answer: Answer) -> Judgem
             .first()
         )
         if judgement is None:
-            raise JudgementError("There is no such judgement of yours.")
+            raise JudgementError(gettext("There is no such judgement of yours."))
         if not revisable(judgement):
-            raise JudgementError("Only your recent answers in a live study can be revised.")
+            raise JudgementError(gettext("Only your recent answers in a live study can be revised."))
         if answer.flag:
-            raise JudgementError("A judgement can't be turned into a flag; answer it instead.")
+            raise JudgementError(gettext("A judgement can't be turned into a flag; answer it instead."))
         _check(answer, judgement.item, judgement.study)
         JudgementRevision.objects.create(
             judgement=judgement,

@@ -13,13 +13,26 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from django.utils.translation import gettext, gettext_lazy
+
 from studies.models import Item, Study
 
 # Screen sides: a coach's page names videos only by their place on the screen.
 QUERY, LEFT, RIGHT, CLIP = "query", "left", "right", "clip"
 
-SIDE_NAMES = {QUERY: "the athlete's execution", LEFT: "the left clip", RIGHT: "the right clip", CLIP: "the clip"}
-SIDE_LABELS = {QUERY: "Athlete's execution", LEFT: "Left clip", RIGHT: "Right clip", CLIP: "Clip"}
+# Lazy: read in the language of the request that shows them.
+SIDE_NAMES = {
+    QUERY: gettext_lazy("the athlete's execution"),
+    LEFT: gettext_lazy("the left clip"),
+    RIGHT: gettext_lazy("the right clip"),
+    CLIP: gettext_lazy("the clip"),
+}
+SIDE_LABELS = {
+    QUERY: gettext_lazy("Athlete's execution"),
+    LEFT: gettext_lazy("Left clip"),
+    RIGHT: gettext_lazy("Right clip"),
+    CLIP: gettext_lazy("Clip"),
+}
 
 
 class AnswerProblem(ValueError):
@@ -78,10 +91,10 @@ class PairwiseTask(TaskKind):
     sides = (QUERY, LEFT, RIGHT)
     template = "annotations/kinds/pairwise.html"
     CHOICES = (
-        Option("left", "1", "Left helps more"),
-        Option("right", "2", "Right helps more"),
-        Option("equal", "3", "Equally helpful"),
-        Option("neither", "4", "Neither helps"),
+        Option("left", "1", gettext_lazy("Left helps more")),
+        Option("right", "2", gettext_lazy("Right helps more")),
+        Option("equal", "3", gettext_lazy("Equally helpful")),
+        Option("neither", "4", gettext_lazy("Neither helps")),
     )
     # Screen choice -> stored winner, for an item shown as stored (A on the left) and swapped (A on the right).
     _WINNER = {
@@ -100,9 +113,9 @@ class PairwiseTask(TaskKind):
 
     def check(self, choice: str, score: int | None, study: Study) -> None:
         if choice not in {option.value for option in self.CHOICES}:
-            raise AnswerProblem("Choose left, right, equally helpful or neither helps.")
+            raise AnswerProblem(gettext("Choose left, right, equally helpful or neither helps."))
         if score is not None:
-            raise AnswerProblem("A pairwise item takes a choice, not a score.")
+            raise AnswerProblem(gettext("A pairwise item takes a choice, not a score."))
 
     def stored(self, choice: str, score: int | None, item: Item) -> Stored:
         return Stored(choice=choice, winner=self.winner(choice, item.swapped))
@@ -141,16 +154,24 @@ class LikertTask(TaskKind):
         try:
             return "", int(raw), ""
         except ValueError:
-            return "", None, f"{raw!r} is not a score: choose a number from {study.scale_min} to {study.scale_max}."
+            return (
+                "",
+                None,
+                gettext("%(raw)r is not a score: choose a number from %(low)s to %(high)s.")
+                % {"raw": raw, "low": study.scale_min, "high": study.scale_max},
+            )
 
     def check(self, choice: str, score: int | None, study: Study) -> None:
         if choice:
-            raise AnswerProblem("A Likert item takes a score, not a choice.")
+            raise AnswerProblem(gettext("A Likert item takes a score, not a choice."))
         if score is None:
-            raise AnswerProblem(f"Choose a score from {study.scale_min} to {study.scale_max}.")
+            raise AnswerProblem(
+                gettext("Choose a score from %(low)s to %(high)s.") % {"low": study.scale_min, "high": study.scale_max}
+            )
         if not study.scale_min <= score <= study.scale_max:
             raise AnswerProblem(
-                f"{score} is outside this study's scale: choose from {study.scale_min} to {study.scale_max}."
+                gettext("%(score)s is outside this study's scale: choose from %(low)s to %(high)s.")
+                % {"score": score, "low": study.scale_min, "high": study.scale_max}
             )
 
     def stored(self, choice: str, score: int | None, item: Item) -> Stored:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
 from django.db.models import Count, F, Q
+from django.utils.translation import gettext
 
 from studies.assignment import AssignmentError, is_eligible, next_assignment_for
 from studies.models import Assignment, Item, Participation, Study
@@ -38,9 +39,10 @@ class Progress:
 
     @property
     def text(self) -> str:
+        numbers = {"done": self.done, "total": self.total}
         if self.is_quota:
-            return f"{self.done} of {self.total} for you"
-        return f"{self.done} of about {self.total} for you"
+            return gettext("%(done)s of %(total)s for you") % numbers
+        return gettext("%(done)s of about %(total)s for you") % numbers
 
 
 @dataclass(frozen=True)
@@ -174,27 +176,33 @@ def done_reason(study: Study, coach: AbstractBaseUser) -> DoneReason:
     """Why the coach has nothing to judge in ``study`` now, worked out without reserving anything."""
     if study.status == Study.Status.CLOSED:
         return DoneReason(
-            "This study has closed", "The study team has closed it. Thank you for your judgements.", False
+            gettext("This study has closed"),
+            gettext("The study team has closed it. Thank you for your judgements."),
+            False,
         )
     if study.status == Study.Status.PAUSED:
         return DoneReason(
-            "This study is paused",
-            "The study team has paused it for now. Your progress is kept; come back when they resume it.",
+            gettext("This study is paused"),
+            gettext("The study team has paused it for now. Your progress is kept; come back when they resume it."),
             True,
         )
     participation = Participation.objects.filter(study=study, coach=coach).first()
     if participation is not None and not participation.eligible:
-        return DoneReason("Not open to you", "You are not among the coaches this study is looking for.", False)
+        return DoneReason(
+            gettext("Not open to you"), gettext("You are not among the coaches this study is looking for."), False
+        )
     quota = study.quota_per_coach
     if quota and participation is not None and participation.done_count >= quota:
         return DoneReason(
-            "You have reached your quota",
-            f"You have judged your {quota} items for this study. Thank you!",
+            gettext("You have reached your quota"),
+            gettext("You have judged your %(quota)s items for this study. Thank you!") % {"quota": quota},
             False,
         )
     return DoneReason(
-        "Nothing left for you right now",
-        "Every remaining item is judged or held by other coaches. Items come back when a reservation "
-        "expires, so look again later.",
+        gettext("Nothing left for you right now"),
+        gettext(
+            "Every remaining item is judged or held by other coaches. Items come back when a reservation "
+            "expires, so look again later."
+        ),
         True,
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path, re_path
 
-from annotations.coach.views import history, studies, task, task_video
+from annotations.coach.views import history, settings, studies, task, task_video
 
 app_name = "coach"
 TOKEN = r"(?P<token>[A-Za-z0-9_-]{8,64})"  # noqa: S105 - a URL pattern, not a secret
@@ -18,4 +18,5 @@ urlpatterns = [
     re_path(rf"^task/{TOKEN}/(?P<side>query|left|right|clip)\.mp4$", task_video.task_video, name="task_video"),
     path("history/", history.history, name="history"),
     re_path(rf"^history/{TOKEN}/$", history.revise_answer, name="revise"),
+    path("settings/", settings.coach_settings, name="settings"),
 ]

@@ -140,7 +140,7 @@
   Player.prototype.renderBadge = function () {
     var done = this.satisfied();
     this.badge.hidden = !done && !this.requireWatch;
-    this.badge.textContent = done ? "\u2713 watched" : "play to the end";
+    this.badge.textContent = done ? "\u2713 " + gettext("watched") : gettext("play to the end");
     this.badge.classList.toggle("is-pending", !done);
   };
 
@@ -328,8 +328,8 @@
   /* A submit the server could not take (503 while its database restarts, a 500) or that never reached it
      (network down, timeout): htmx swaps nothing, so the chosen answer stays selected; say so, and how to retry. */
   var SAVE_FAILED = {
-    server: "Your answer was not saved: the server could not store it just now. It is still selected below: press Submit to try again.",
-    network: "Your answer was not saved: the connection to the server was lost. It is still selected below: press Submit to try again once you are back online.",
+    server: gettext("Your answer was not saved: the server could not store it just now. It is still selected below: press Submit to try again."),
+    network: gettext("Your answer was not saved: the connection to the server was lost. It is still selected below: press Submit to try again once you are back online."),
   };
 
   Task.prototype.watchSaving = function () {
@@ -395,16 +395,16 @@
   Task.prototype.blocker = function () {
     if (!this.form) return "";
     if (!this.chosen()) {
-      return this.isPairwise ? "Choose an answer: 1 to 4." : "Choose a score.";
+      return this.isPairwise ? gettext("Choose an answer: 1 to 4.") : gettext("Choose a score.");
     }
     if (this.requireWatch) {
       var unwatched = this.players.filter(function (p) {
         return !p.satisfied();
       });
       if (unwatched.length) {
-        return "Play to the end first: " + unwatched.map(function (p) {
+        return interpolate(gettext("Play to the end first: %s."), [unwatched.map(function (p) {
           return p.root.querySelector(".player__label").textContent.toLowerCase();
-        }).join(", ") + ".";
+        }).join(", ")]);
       }
     }
     return "";
@@ -420,7 +420,7 @@
     var blocker = this.blocker();
     // Disabled for real, so a click can't slip past; the hint beside it says what is missing.
     this.submitButton.disabled = Boolean(blocker);
-    this.submitButton.title = blocker || "Submit (Enter)";
+    this.submitButton.title = blocker || gettext("Submit (Enter)");
     if (this.hint) this.hint.textContent = blocker;
   };
 

@@ -8,6 +8,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods, require_safe
 
 from annotations.coach.judging import Answer, JudgementError, may_revise, revisable, revisable_ids, revise
@@ -36,7 +37,7 @@ def _mine(request: HttpRequest, token: str) -> Judgement:
     """The coach's own judgement on assignment ``token``, with its screen (the clips play again)."""
     judgement = Judgement.objects.select_related("study").filter(assignment__token=token, coach=request.user).first()
     if judgement is None:
-        raise Http404("No such answer of yours.")
+        raise Http404(gettext("No such answer of yours."))
     judgement.assignment = load_screen(SCREEN_ROWS, pk=judgement.assignment_id)
     return judgement
 
@@ -46,7 +47,7 @@ def _mine(request: HttpRequest, token: str) -> Judgement:
 def revise_answer(request: HttpRequest, token: str) -> HttpResponse:
     judgement = _mine(request, token)
     if not revisable(judgement):
-        messages.info(request, "Only your recent answers in a live study can be changed; this one is final.")
+        messages.info(request, gettext("Only your recent answers in a live study can be changed; this one is final."))
         return redirect("coach:history")
     assignment = judgement.assignment
     if request.method == "GET":
@@ -59,7 +60,7 @@ def revise_answer(request: HttpRequest, token: str) -> HttpResponse:
         revise(request.user, judgement.pk, answer)
     except JudgementError as exc:
         return _render_revise(request, judgement, answer, error=str(exc), status=422)
-    messages.success(request, "Your answer was changed. The earlier one is kept in the study's records.")
+    messages.success(request, gettext("Your answer was changed. The earlier one is kept in the study's records."))
     return redirect("coach:history")
 
 

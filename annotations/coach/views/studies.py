@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_safe
 
 from annotations.coach.instructions import render_instructions
@@ -75,7 +76,7 @@ def _visible_study(view):
             return view(request, *found)
         study = managed_studies(request.user).filter(slug=slug).first()
         if study is None:
-            raise Http404("No such study.")
+            raise Http404(gettext("No such study."))
         context = {"study": study, "admin_url": reverse("admin:studies_study_change", args=[study.pk])}
         return render(request, "annotations/researcher_notice.html", context, status=404)
 

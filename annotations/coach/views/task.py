@@ -18,6 +18,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from annotations.coach import breaks
@@ -41,7 +42,7 @@ def _held(request: HttpRequest, token: str) -> Assignment:
     """
     assignment = load_screen(TASK_ROWS, clips=request.method != "POST", token=token, coach=request.user)
     if assignment is None:
-        raise Http404("No such item is reserved for you.")
+        raise Http404(gettext("No such item is reserved for you."))
     return assignment
 
 
@@ -98,7 +99,7 @@ def look_ahead(request: HttpRequest, token: str) -> HttpResponse:
     """
     held = Assignment.objects.select_related("study").filter(token=token, coach=request.user).first()
     if held is None:
-        raise Http404("No such item is reserved for you.")
+        raise Http404(gettext("No such item is reserved for you."))
     upcoming = reserve_upcoming(request.user, held.study, token)
     if upcoming is None:
         return HttpResponse(status=204)
@@ -132,11 +133,18 @@ def _say_if_the_resent_answer_differs(request: HttpRequest, sent: Submission, re
     """A form sent again after a timeout may carry a changed answer: the first one stands, and the coach is told."""
     if not differs_from_recorded(sent, recorded):
         return
-    then = recorded.get_choice_display() if recorded.choice else f"a score of {recorded.score}"
+    then = (
+        recorded.get_choice_display()
+        if recorded.choice
+        else gettext("a score of %(score)s") % {"score": recorded.score}
+    )
     messages.info(
         request,
-        f"That item was already answered ({then}); the first answer was kept. "
-        "To change it, open “My answers” and choose Change.",
+        gettext(
+            "That item was already answered (%(then)s); the first answer was kept. "
+            "To change it, open “My answers” and choose Change."
+        )
+        % {"then": then},
     )
 
 
