@@ -103,6 +103,7 @@ LONG = "m" * 100_000
 
 BAD_OPTIONS: list[tuple[str, list[str], str]] = [
     # (command, arguments, part of the expected message)
+    ("coach_messages", ["--language", "es"], "unrecognized arguments"),
     ("generate_candidates", ["--methods", "random", "--k", "-1"], "--k must be between"),
     ("generate_candidates", ["--methods", "random", "--k", "0"], "--k must be between"),
     ("generate_candidates", ["--methods", "random", "--k", HUGE], "--k must be between"),
@@ -209,7 +210,7 @@ def test_a_bad_statistics_option_is_a_clear_error(tmp_path, command, args, expec
 
 def test_every_command_is_covered():
     """A command added later must get its bad inputs here too."""
-    ours = {name for name, app in get_commands().items() if app in {"retrieval_backend", "studies", "annotations"}}
+    ours = {name for name, app in get_commands().items() if app in {"core", "retrieval_backend", "studies", "annotations", "demo"}}
     covered = set(FILE_COMMANDS) | {c for c, _, _ in BAD_OPTIONS} | {c for c, _, _ in STATISTICS_OPTIONS}
     assert ours <= covered, f"no bad-input test for: {sorted(ours - covered)}"
 
