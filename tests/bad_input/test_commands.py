@@ -210,7 +210,8 @@ def test_a_bad_statistics_option_is_a_clear_error(tmp_path, command, args, expec
 
 def test_every_command_is_covered():
     """A command added later must get its bad inputs here too."""
-    ours = {name for name, app in get_commands().items() if app in {"core", "retrieval_backend", "studies", "annotations", "demo"}}
+    apps = {"core", "retrieval_backend", "studies", "annotations", "demo"}
+    ours = {name for name, app in get_commands().items() if app in apps}
     covered = set(FILE_COMMANDS) | {c for c, _, _ in BAD_OPTIONS} | {c for c, _, _ in STATISTICS_OPTIONS}
     assert ours <= covered, f"no bad-input test for: {sorted(ours - covered)}"
 
